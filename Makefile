@@ -1,0 +1,31 @@
+# The two commands a newcomer needs are `make report` and `make test`; both bootstrap what is missing.
+SHELL := /bin/bash
+VENV := .venv/bin
+PYTEST_ARGS ?=
+
+.PHONY: bootstrap report test lint stack-up stack-down bench clean
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+report: bootstrap
+	@$(VENV)/launchgate run --target reference
+
+test: bootstrap
+	@bash scripts/test.sh $(PYTEST_ARGS)
+
+lint: bootstrap
+	@$(VENV)/ruff check .
+
+stack-up: bootstrap
+	@$(VENV)/launchgate stack up
+
+stack-down:
+	@$(VENV)/launchgate stack down
+
+bench: bootstrap
+	@for b in bench/*.py; do echo "== $$b"; $(VENV)/python $$b || exit 1; done
+
+clean:
+	@-$(VENV)/launchgate stack down 2>/dev/null
+	rm -rf .launchgate reports/*/ reports/latest .coverage .coverage.*

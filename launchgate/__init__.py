@@ -1,0 +1,1 @@
+"""launchgate: release-readiness harness for 371OS."""

@@ -1,0 +1,5 @@
+import sys
+
+from launchgate.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The glue between pytest-bdd and launchgate: target sessions, actors and scenario evidence."""

@@ -1,0 +1,142 @@
+"""A target under test for one pytest session: the profile, the reference stack when managed, the actors."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+
+from launchgate.drivers.campaigns import CampaignsDriver
+from launchgate.drivers.errors import UnreachableError
+from launchgate.drivers.governance import GovernanceDriver
+from launchgate.drivers.http import ApiClient
+from launchgate.drivers.identity import IdentityDriver
+from launchgate.drivers.mail import MailSink
+from launchgate.gates.evidence import EvidenceWriter
+from launchgate.stack.layout import DEFAULT_PORT_BASE
+from launchgate.stack.manager import Stack, StackOptions
+from launchgate.targets import Chain, Service, Target
+
+VOTERS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "seed" / "voters.yml"
+ROLE_EMAILS = {role: f"{role}@371os.local" for role in ("admin", "ceo", "cfo", "clo")}
+
+
+def shift_ports(target: Target, port_base: int) -> Target:
+    """The reference profile's URLs moved from the default port base to `port_base`."""
+    delta = port_base - DEFAULT_PORT_BASE
+    if delta == 0:
+        return target
+
+    def move(url: str) -> str:
+        return re.sub(r":(\d+)", lambda m: f":{int(m.group(1)) + delta}", url, count=1)
+
+    services = {n: Service(n, move(s.url), s.health_path) for n, s in target.services.items()}
+    api = {area: move(url) for area, url in target.api.items()}
+    chain = dataclasses.replace(target.chain, rpc=move(target.chain.rpc)) if target.chain else None
+    return dataclasses.replace(target, services=services, api=api, chain=chain)
+
+
+@dataclass
+class TargetSession:
+    target: Target
+    run_dir: Path
+    evidence: EvidenceWriter
+    stack: Stack | None = None
+    _tokens: dict[str, str] = field(default_factory=dict)
+    _clients: list[ApiClient] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+    def service_url(self, name: str) -> str:
+        return self.target.services[name].url
+
+    def chain(self) -> Chain | None:
+        return self.target.chain
+
+    # -- actors -----------------------------------------------------------------------------------
+    def token_for(self, role: str) -> str | None:
+        """A real login as the seeded user of `role` (reference), or no token where the target has no auth."""
+        if self.target.auth.get("mode") != "stack-secrets" or self.stack is None:
+            return self.target.env_secret("token_env")
+        if role not in self._tokens:
+            password = self.stack.secrets.role_passwords[role]
+            reply = self.api("identity").post(
+                "/api/auth/login", json={"email": ROLE_EMAILS[role], "password": password}
+            )
+            self._tokens[role] = reply["token"]
+        return self._tokens[role]
+
+    def api(self, area: str, role: str | None = None) -> ApiClient:
+        base = self.target.api.get(area)
+        if base is None:
+            raise UnreachableError(f"<{area} API>", f"target {self.name} has no {area} API")
+        token = self.token_for(role) if role else None
+        client = ApiClient(base, token=token)
+        self._clients.append(client)
+        return client
+
+    def campaigns(self, role: str | None = "admin") -> CampaignsDriver:
+        return CampaignsDriver(self.api("email", role))
+
+    def governance(self, role: str | None = "admin") -> GovernanceDriver:
+        return GovernanceDriver(self.api("governance", role))
+
+    def member_campaigns(self, name: str) -> CampaignsDriver:
+        """Campaigns as member `name`, who signs up and verifies their email for real on first use."""
+        key = f"member:{name}"
+        if key not in self._tokens:
+            email = f"{name}.{self.run_dir.name}@members.test".lower()
+            identity = IdentityDriver(self.api("identity"))
+            self._tokens[key] = identity.onboard(email, secrets.token_urlsafe(12), name.title(), self.mail_sink())
+        client = ApiClient(self.target.api["email"], token=self._tokens[key])
+        self._clients.append(client)
+        return CampaignsDriver(client)
+
+    def known_secrets(self) -> list[str]:
+        """Secret values the harness knows the target holds, to check that none leaks."""
+        return self.stack.secrets.values() if self.stack is not None else []
+
+    def voter_key(self, role: str) -> str:
+        """The signing key of a registered voter: the seeded dev keys on the reference target, else the env."""
+        env_name = f"LAUNCHGATE_VOTER_KEY_{role.upper()}"
+        if not self.target.managed:
+            key = os.environ.get(env_name)
+            if not key:
+                raise UnreachableError("<voter keys>", f"set {env_name} to a registered {role} voter's key")
+            return key
+        voters = yaml.safe_load(VOTERS_FILE.read_text())["voters"]
+        return next(str(v["private_key"]) for v in voters if v["role"] == role)
+
+    def mail_sink(self) -> MailSink:
+        if "sink" not in self.target.services:
+            raise UnreachableError("<mail sink>", f"target {self.name} names no mail sink to read deliveries from")
+        return MailSink(self.service_url("sink"))
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+
+
+def check_reachable(target: Target) -> None:
+    """Every service answers something, or one clear error naming the first URL that does not."""
+    for service in target.services.values():
+        url = f"{service.url}{service.health_path}"
+        try:
+            httpx.get(url, timeout=3)
+        except httpx.TransportError as exc:
+            raise UnreachableError(url, f"{type(exc).__name__} (is the {target.name} target running?)") from exc
+
+
+def start_managed_stack(run_dir: Path, port_base: int) -> Stack:
+    faults = [f for f in os.environ.get("LAUNCHGATE_FAULTS", "").split(",") if f]
+    stack = Stack(run_dir / "stack", StackOptions(port_base=port_base, faults=faults))
+    stack.up()
+    return stack

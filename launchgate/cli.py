@@ -1,0 +1,123 @@
+"""The `launchgate` command line. Expected failures print one line and exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from launchgate.stack.faults import FAULTS, UnknownFaultError, parse_faults
+from launchgate.stack.layout import DEFAULT_PORT_BASE
+from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
+from launchgate.stack.procs import StackError
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: one line on stderr, exit 2."""
+
+
+def _stack(args: argparse.Namespace, options: StackOptions | None = None) -> Stack:
+    return Stack(Path(args.state_dir), options)
+
+
+def cmd_stack_up(args: argparse.Namespace) -> int:
+    options = StackOptions(
+        port_base=args.port_base,
+        database=args.db,
+        faults=sorted(parse_faults(args.faults)),
+        node_env=args.node_env,
+        log_level=args.log_level.upper(),
+    )
+    stack = _stack(args, options)
+    stack.up()
+    print(f"reference 371OS is up (state {stack.state_dir})")
+    for row in stack.status():
+        print(f"  {row['name']:<11} pid {row['pid']!s:<8} 127.0.0.1:{row['port']:<6} {row['state']}")
+    print(f"gateway: {stack.url('gateway')}   secrets: {stack.secrets_file} (mode 0600)")
+    return 0
+
+
+def cmd_stack_down(args: argparse.Namespace) -> int:
+    stopped = _stack(args).down()
+    print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+    return 0
+
+
+def cmd_stack_status(args: argparse.Namespace) -> int:
+    rows = _stack(args).status()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['name']:<11} pid {row['pid']!s:<8} 127.0.0.1:{row['port']:<6} {row['state']}")
+    return 0 if all(r["state"] != "stopped" for r in rows) else 3
+
+
+def cmd_stack_logs(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    names = [args.name] if args.name else stack.process_names()
+    for name in names:
+        path = stack.log_path(name)
+        print(f"==> {name} ({path}) <==")
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        print("\n".join(lines[-args.lines :]))
+    return 0
+
+
+def cmd_faults(_args: argparse.Namespace) -> int:
+    for fault in FAULTS.values():
+        print(f"{fault.name:<20} {fault.criterion:<26} {fault.effect}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="launchgate", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    stack = sub.add_parser("stack", help="run the reference 371OS (the embedded default target)")
+    stack_sub = stack.add_subparsers(dest="stack_command", required=True)
+
+    def with_state(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), help="where PIDs, logs and data live")
+        return p
+
+    up = with_state(stack_sub.add_parser("up", help="start every service, anvil and the mail sink"))
+    up.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE)
+    up.add_argument("--db", default="sqlite", help="sqlite (default), postgres (started here), or a URL")
+    up.add_argument("--faults", default="", help="comma-separated fault switches (see `launchgate faults`)")
+    up.add_argument("--node-env", default="development")
+    up.add_argument("--log-level", default="INFO")
+    up.set_defaults(func=cmd_stack_up)
+    with_state(stack_sub.add_parser("down", help="stop every process by PID")).set_defaults(func=cmd_stack_down)
+    status = with_state(stack_sub.add_parser("status", help="PIDs, ports and health"))
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_stack_status)
+    logs = with_state(stack_sub.add_parser("logs", help="the last lines of each process's log"))
+    logs.add_argument("name", nargs="?")
+    logs.add_argument("-n", "--lines", type=int, default=40)
+    logs.set_defaults(func=cmd_stack_logs)
+
+    sub.add_parser("faults", help="list the fault switches and the criterion each must trip").set_defaults(
+        func=cmd_faults
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (StackError, UsageError, UnknownFaultError) as exc:
+        print(f"launchgate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""The 371OS DAO governance protocol: proposals, signed votes, tallies and human approval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from launchgate.drivers.http import ApiClient
+
+PREFIX = "/api/governance"
+
+
+def vote_message(proposal_id: str, option: str) -> str:
+    """The text a voter signs (EIP-191 personal_sign), as the reference 371OS verifies it."""
+    return f"371OS vote\nproposal: {proposal_id}\noption: {option}"
+
+
+def proposal_body(title: str, proposer: str, type_: str = "operational") -> dict[str, Any]:
+    return {
+        "title": title,
+        "description": f"{title}: proposed for community review",
+        "type": type_,
+        "proposer": proposer,
+        "execution_details": {
+            "phases": [{"name": "rollout", "estimatedDuration": "1 week"}],
+            "dependencies": [],
+            "success_criteria": ["adopted by the community"],
+            "risk_mitigation": [{"risk": "low adoption", "mitigation": "staged rollout"}],
+            "resource_requirements": [{"resource": "agent time", "amount": 1}],
+        },
+        "timeline": {"review_period_days": 0, "voting_period_days": 3, "key_milestones": []},
+        "stakeholders": ["community"],
+    }
+
+
+class GovernanceDriver:
+    def __init__(self, api: ApiClient) -> None:
+        self.api = api
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.api.post(f"{PREFIX}/proposals", json=body)["data"])
+
+    def get(self, proposal_id: str) -> dict[str, Any]:
+        return dict(self.api.get(f"{PREFIX}/proposals/{proposal_id}")["data"])
+
+    def list(self, **filters: str) -> list[dict[str, Any]]:
+        return list(self.api.get(f"{PREFIX}/proposals", params=filters)["data"])
+
+    def transition(self, proposal_id: str, action: str, body: dict[str, Any] | None = None) -> Any:
+        """submit, start-voting, close-voting, approve or reject; the raw response, for guard checks."""
+        return self.api.raw("POST", f"{PREFIX}/proposals/{proposal_id}/{action}", json=body or {})
+
+    def vote(self, proposal_id: str, private_key: str, option: str, signature: str | None = None) -> Any:
+        account = Account.from_key(private_key)
+        if signature is None:
+            signed = Account.sign_message(encode_defunct(text=vote_message(proposal_id, option)), private_key)
+            signature = "0x" + signed.signature.hex().removeprefix("0x")
+        body = {
+            "proposal_id": proposal_id,
+            "voter_address": account.address,
+            "vote_option": option,
+            "signature": signature,
+        }
+        return self.api.raw("POST", f"{PREFIX}/votes", json=body)
+
+    def results(self, proposal_id: str) -> dict[str, Any]:
+        return dict(self.api.get(f"{PREFIX}/proposals/{proposal_id}/results")["data"])

@@ -1,0 +1,55 @@
+"""Health, metrics and config views of a target's services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from launchgate.drivers.errors import UnreachableError
+
+
+@dataclass(frozen=True)
+class HealthReading:
+    service: str
+    url: str
+    status_code: int
+    body: dict[str, Any]
+
+    @property
+    def says_operational(self) -> bool:
+        return self.status_code == 200 and self.body.get("status") in ("operational", "healthy", "ok")
+
+
+def read_health(service: str, url: str, timeout: float = 3.0) -> HealthReading:
+    try:
+        response = httpx.get(url, timeout=timeout)
+    except httpx.TransportError as exc:
+        raise UnreachableError(url, type(exc).__name__) from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"raw": response.text[:200]}
+    return HealthReading(service, url, response.status_code, body if isinstance(body, dict) else {"raw": body})
+
+
+def read_metrics(url: str, timeout: float = 3.0) -> tuple[int, str]:
+    try:
+        response = httpx.get(url, timeout=timeout)
+    except httpx.TransportError as exc:
+        raise UnreachableError(url, type(exc).__name__) from exc
+    return response.status_code, response.text
+
+
+def metric_families(text: str) -> set[str]:
+    """Names of the metric families in a Prometheus text exposition."""
+    return {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+
+
+def read_config(url: str, timeout: float = 3.0) -> dict[str, Any]:
+    try:
+        response = httpx.get(url, timeout=timeout)
+    except httpx.TransportError as exc:
+        raise UnreachableError(url, type(exc).__name__) from exc
+    return dict(response.json()) if response.status_code == 200 else {}

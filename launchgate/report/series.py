@@ -1,0 +1,164 @@
+"""Soak time series for the report's charts, downsampled so that the report stays small.
+
+Two sources, both optional:
+- `soak.sqlite` in the run directory (or `soak/soak.sqlite`, `artifacts/soak.sqlite`), written by the soak:
+      CREATE TABLE samples (ts REAL NOT NULL,       -- Unix seconds (UTC)
+                            service TEXT NOT NULL,  -- e.g. gateway, conduit; "load" for Locust's own stats
+                            metric TEXT NOT NULL,   -- see METRICS: up, latency_ms, error_rate, rss_bytes, ...
+                            value REAL NOT NULL);
+      CREATE INDEX samples_metric ON samples (metric, service, ts);   -- optional, not needed for reading
+- `measurement` records whose `details.series` holds one series or a list of them:
+      {"metric": "latency_ms", "service": "gateway", "points": [[ts, value], ...]}
+  where ts is Unix seconds or an ISO 8601 time.
+Each (metric, service) becomes one line, averaged into at most MAX_POINTS buckets (the mean of `up` per
+bucket is the uptime share).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from launchgate.gates.aggregate import parse_time
+from launchgate.gates.evidence import Evidence
+from launchgate.gates.formatting import fmt_duration
+from launchgate.report.charts import Chart, Series
+
+SOAK_DB_CANDIDATES = ("soak.sqlite", "soak/soak.sqlite", "artifacts/soak.sqlite")
+MAX_POINTS = 240
+MAX_SERIES = 10
+MAX_CHARTS = 8
+# metric -> (chart title, unit shown, factor applied to values)
+METRICS: dict[str, tuple[str, str, float]] = {
+    "latency_ms": ("Latency", "ms", 1.0),
+    "p95_ms": ("Latency p95 under load", "ms", 1.0),
+    "p50_ms": ("Latency p50 under load", "ms", 1.0),
+    "error_rate": ("Error rate", "%", 100.0),
+    "rss_bytes": ("Memory (RSS)", "MB", 1 / 1048576),
+    "rss_mb": ("Memory (RSS)", "MB", 1.0),
+    "up": ("Uptime", "%", 100.0),
+    "rps": ("Throughput", "req/s", 1.0),
+    "cpu_percent": ("CPU", "%", 1.0),
+}
+
+Buckets = dict[tuple[str, str], dict[int, tuple[float, int]]]  # (metric, service) -> bucket -> (sum, n)
+
+
+@dataclass
+class SoakSeries:
+    charts: list[Chart] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # problems reading the data, for the engineering details
+    sources: list[str] = field(default_factory=list)
+
+
+def find_soak_db(run_dir: Path) -> Path | None:
+    return next((run_dir / c for c in SOAK_DB_CANDIDATES if (run_dir / c).is_file()), None)
+
+
+def soak_series(run_dir: Path, records: list[Evidence], clean: Callable[[str], str] = str) -> SoakSeries:
+    out = SoakSeries()
+    raw: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for rec in records:
+        if rec.kind == "measurement" and rec.details.get("series"):
+            _collect_record_series(rec.details["series"], raw)
+    db = find_soak_db(run_dir)
+    span = _span(db, raw, out)
+    if span is None:
+        return out
+    t0, t1 = span
+    width = max((t1 - t0) / MAX_POINTS, 1e-6)
+    buckets: Buckets = defaultdict(dict)
+    for key, points in raw.items():
+        for ts, value in points:
+            _add(buckets[key], int((ts - t0) / width), value, 1)
+    if raw:
+        out.sources.append("measurement evidence (details.series)")
+    if db is not None:
+        try:
+            _read_db(db, t0, width, buckets)
+            out.sources.append(str(db.relative_to(run_dir)))
+        except sqlite3.Error as exc:
+            out.notes.append(f"{db.name}: cannot read samples: {exc}")
+    out.charts = _charts(buckets, t0, t1, width, clean)
+    return out
+
+
+def _span(db: Path | None, raw: dict[tuple[str, str], list[tuple[float, float]]],
+          out: SoakSeries) -> tuple[float, float] | None:
+    lows = [min(p[0] for p in pts) for pts in raw.values() if pts]
+    highs = [max(p[0] for p in pts) for pts in raw.values() if pts]
+    if db is not None:
+        try:
+            with _connect(db) as conn:
+                lo, hi = conn.execute("SELECT MIN(ts), MAX(ts) FROM samples").fetchone()
+            if lo is not None:
+                lows.append(float(lo))
+                highs.append(float(hi))
+        except sqlite3.Error as exc:
+            out.notes.append(f"{db.name}: cannot read samples: {exc}")
+    if not lows:
+        return None
+    return min(lows), max(highs)
+
+
+def _connect(db: Path) -> sqlite3.Connection:
+    # Read-only: the report must never change what the soak recorded (and a soak may still be writing).
+    return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+
+
+def _read_db(db: Path, t0: float, width: float, buckets: Buckets) -> None:
+    query = ("SELECT metric, service, CAST((ts - ?) / ? AS INTEGER) AS b, SUM(value), COUNT(*) "
+             "FROM samples WHERE value IS NOT NULL GROUP BY metric, service, b")
+    with _connect(db) as conn:
+        for metric, service, b, total, n in conn.execute(query, (t0, width)):
+            _add(buckets[(str(metric), str(service))], int(b), float(total), int(n))
+
+
+def _add(series: dict[int, tuple[float, int]], bucket: int, total: float, n: int) -> None:
+    bucket = min(max(bucket, 0), MAX_POINTS)
+    s, c = series.get(bucket, (0.0, 0))
+    series[bucket] = (s + total, c + n)
+
+
+def _collect_record_series(spec: Any, raw: dict[tuple[str, str], list[tuple[float, float]]]) -> None:
+    for item in spec if isinstance(spec, list) else [spec]:
+        if not isinstance(item, dict) or not isinstance(item.get("points"), list):
+            continue
+        key = (str(item.get("metric", "value")), str(item.get("service", "all")))
+        for point in item["points"]:
+            if isinstance(point, list | tuple) and len(point) == 2:
+                ts, value = _timestamp(point[0]), point[1]
+                if ts is not None and isinstance(value, int | float) and not isinstance(value, bool):
+                    raw[key].append((ts, float(value)))
+
+
+def _timestamp(raw: Any) -> float | None:
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return float(raw)
+    moment = parse_time(str(raw))
+    return moment.timestamp() if moment else None
+
+
+def _charts(buckets: Buckets, t0: float, t1: float, width: float, clean: Callable[[str], str]) -> list[Chart]:
+    by_metric: dict[str, list[tuple[str, dict[int, tuple[float, int]]]]] = defaultdict(list)
+    for (metric, service), series in buckets.items():
+        by_metric[metric].append((service, series))
+    order = [m for m in METRICS if m in by_metric] + sorted(m for m in by_metric if m not in METRICS)
+    start = datetime.fromtimestamp(t0, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    subtitle = f"from {start}, {fmt_duration(t1 - t0)}, each point the mean of {fmt_duration(width)}"
+    charts = []
+    for metric in order[:MAX_CHARTS]:
+        title, unit, factor = METRICS.get(metric, (metric, "", 1.0))
+        lines = []
+        for service, series in sorted(by_metric[metric])[:MAX_SERIES]:
+            points = [((b + 0.5) * width, total / n * factor) for b, (total, n) in sorted(series.items()) if n]
+            lines.append(Series(clean(service), points))
+        y_min = 0.0 if metric not in ("up",) else None
+        charts.append(Chart(title=clean(title), unit=unit, series=lines, y_min=y_min,
+                            y_max=100.0 if unit == "%" and metric == "up" else None, subtitle=subtitle))
+    return charts

@@ -1,0 +1,58 @@
+"""`launchgate run`: the main job. Runs the gate suite against a target into a fresh run directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from launchgate.targets import load_target
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PYTEST_USAGE_CODES = {2, 3, 4}  # interrupted / internal error / usage error, or our pytest.exit(2)
+
+
+class RunError(Exception):
+    """The suite could not run at all (bad target, unreachable services): exit 2."""
+
+
+def new_run_dir(reports: Path, target: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    run_dir = reports / f"{stamp}-{target}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = reports / f"{stamp}-{target}-{suffix}"
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def run_features(target: str, run_dir: Path, port_base: int | None, extra: list[str]) -> int:
+    """pytest features/ in its own process (browser and load tools must not share it), logged to the run dir."""
+    load_target(target)  # fail fast, with the profile's own error, before starting anything
+    args = [
+        sys.executable, "-m", "pytest", str(PROJECT_ROOT / "features"),
+        f"--target={target}", f"--run-dir={run_dir}",
+        f"--cucumberjson={run_dir / 'cucumber.json'}", f"--junitxml={run_dir / 'scenarios-junit.xml'}",
+        "-p", "no:cacheprovider", "-q", "--no-header", "-rfE",
+        *([f"--stack-port-base={port_base}"] if port_base else []), *extra,
+    ]
+    log = run_dir / "pytest.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        assert proc.stdout is not None
+        last = ""
+        for line in proc.stdout:
+            out.write(line)
+            sys.stdout.write(line)
+            if line.startswith("launchgate:"):
+                last = line.strip()
+        code = proc.wait()
+    if code in PYTEST_USAGE_CODES and last:
+        raise RunError(last.removeprefix("launchgate: "))
+    if code in PYTEST_USAGE_CODES:
+        raise RunError(f"the gate suite could not run (pytest exit {code}); see {log}")
+    return code

@@ -1,0 +1,1 @@
+"""enhanced-mail-conduit: email campaigns with agent approvals, DAO governance and verifiable SMTP delivery."""

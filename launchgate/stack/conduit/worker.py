@@ -1,0 +1,76 @@
+"""The background worker: advances every campaign that waits on the network or on a crash-interrupted step.
+
+It starts with the app and stops with it. On start it resumes whatever the database says is in flight:
+campaigns stuck in a local step, proposals to create or poll, and deliveries not yet 'delivered'.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from launchgate.stack.conduit.workflow import DAO_SUBMIT, DAO_VOTE, DELIVERING, LOCAL_STAGES, Workflow
+
+POLL_INTERVAL_S = 0.1
+
+
+class CampaignWorker:
+    def __init__(self, workflow: Workflow, interval: float = POLL_INTERVAL_S) -> None:
+        self.workflow = workflow
+        self.interval = interval
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="conduit-campaign-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Called after a request that created work, so delivery starts without waiting for the next tick."""
+        self._wake.set()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        log = self.workflow.log
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # the database may be down: log, wait, retry; the worker must not die
+                log.exception("campaign worker pass failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def run_once(self) -> None:
+        wf = self.workflow
+        for campaign_id, stage in wf.pending_work():
+            if self._stop.is_set():
+                return
+            if not wf.is_due(campaign_id):
+                continue
+            try:
+                self._step(campaign_id, stage)
+            except Exception:  # one broken campaign must not starve the others
+                delay = wf.defer(campaign_id)
+                wf.log.exception("campaign %s: step %s failed; retrying in %.1f s", campaign_id, stage, delay)
+
+    def _step(self, campaign_id: str, stage: str) -> None:
+        wf = self.workflow
+        if stage in LOCAL_STAGES:
+            wf.advance(campaign_id)
+        elif stage == DAO_SUBMIT:
+            wf.submit_dao(campaign_id)
+        elif stage == DAO_VOTE:
+            wf.poll_dao(campaign_id)
+        elif stage == DELIVERING:
+            wf.deliver(campaign_id, self._stop)

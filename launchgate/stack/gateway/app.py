@@ -1,0 +1,132 @@
+"""The gateway service: one public port in front of conduit, governance and platform.
+
+Per request: refuse unroutable paths, authenticate (JWT locally, API keys via platform), rate
+limit per identity, then forward with the caller's identity in X-LG-* headers the client cannot forge.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from launchgate.stack.config import ServiceConfig
+from launchgate.stack.gateway.identity import (
+    Authenticator,
+    AuthError,
+    AuthUnavailableError,
+    platform_key_verifier,
+)
+from launchgate.stack.gateway.proxy import UpstreamTimeouts, error_response, forward, new_client
+from launchgate.stack.gateway.ratelimit import RateLimiter, retry_after_header
+from launchgate.stack.gateway.routing import METHODS, ROUTES, UPSTREAMS, RouteEntry, is_forwardable
+from launchgate.stack.kit.app import DependencyCheck, create_service_app
+
+UPSTREAM_TIMEOUT_ENV = "LG_GATEWAY_UPSTREAM_TIMEOUT_S"
+HEALTH_PROBE_TIMEOUT_S = 1.5
+
+
+class _ClientHolder:
+    """The pooled client lives from lifespan start to shutdown; handlers reach it through here."""
+
+    def __init__(self, factory: Callable[[], httpx.AsyncClient]) -> None:
+        self._factory = factory
+        self._client: httpx.AsyncClient | None = None
+
+    def open(self) -> None:
+        self._client = self._factory()
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def __call__(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise RuntimeError("gateway HTTP client used outside the app lifespan")
+        return self._client
+
+
+def upstream_answers(probe: httpx.Client, url: str) -> DependencyCheck:
+    """Up when the upstream's /health answers at all: its own health says why it is degraded."""
+
+    def check() -> None:
+        probe.get(url + "/health")
+
+    return check
+
+
+def build_app(config: ServiceConfig) -> FastAPI:
+    timeouts = UpstreamTimeouts(read_s=float(os.environ.get(UPSTREAM_TIMEOUT_ENV, "30")))
+    urls = {name: config.ports.url(name) for name in UPSTREAMS}
+    # The kit runs health checks in worker threads, hence a sync client, shared and thread safe.
+    probe = httpx.Client(timeout=HEALTH_PROBE_TIMEOUT_S)
+    app = create_service_app(
+        config, dependencies={name: upstream_answers(probe, url) for name, url in urls.items()}
+    )
+    client = _ClientHolder(lambda: new_client(timeouts))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        client.open()
+        try:
+            yield
+        finally:
+            await client.close()
+            probe.close()
+
+    app.router.lifespan_context = lifespan
+    secrets = config.secrets
+    auth = Authenticator(
+        secrets.jwt_secret, platform_key_verifier(client, urls["platform"], secrets.internal_token)
+    )
+    limiter = RateLimiter(config.rate_limit_rps, config.rate_limit_burst)
+    log = app.state.log
+    if config.log_level != "DEBUG":
+        # httpx logs every request at INFO: one line per proxied call is noise and costs throughput.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    def proxy_endpoint(entry: RouteEntry) -> Callable[[Request], Awaitable[Response]]:
+        base_url = urls[entry.service]
+
+        async def proxy(request: Request) -> Response:
+            raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+            if not is_forwardable(raw_path):
+                return error_response(404, f"no route {request.method} {request.url.path}")
+            client_ip = request.client.host if request.client else "unknown"
+            try:
+                caller = await auth.authenticate(request.headers)
+            except AuthError as exc:
+                # Failed attempts spend the address's tokens too, so guessing keys gets throttled.
+                wait = limiter.acquire(f"ip:{client_ip}")
+                if wait:
+                    return _too_many(wait)
+                return error_response(401, str(exc), {"WWW-Authenticate": 'Bearer realm="launchgate"'})
+            except AuthUnavailableError as exc:
+                if exc.timed_out:
+                    return error_response(504, "upstream platform timed out verifying the API key")
+                return error_response(502, "upstream platform unreachable: cannot verify the API key")
+            wait = limiter.acquire(f"user:{caller.user_id}" if caller else f"ip:{client_ip}")
+            if wait:
+                return _too_many(wait)
+            return await forward(client(), entry.service, base_url, request, caller, secrets.internal_token, log)
+
+        return proxy
+
+    for entry in ROUTES:
+        endpoint = proxy_endpoint(entry)
+        # Two templates per prefix: the metrics route label stays one per prefix, whatever the path.
+        for template in (entry.prefix, entry.prefix + "/{rest:path}"):
+            app.add_api_route(template, endpoint, methods=METHODS, include_in_schema=False)
+    return app
+
+
+def _too_many(wait_s: float) -> Response:
+    return error_response(
+        429, "rate limit exceeded, retry later", {"Retry-After": retry_after_header(wait_s)}
+    )

@@ -1,0 +1,1 @@
+"""Shared parts of every reference-stack service: app factory, database, auth, metrics, logging."""

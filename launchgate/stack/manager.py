@@ -1,0 +1,262 @@
+"""`launchgate stack up|down|status|logs`: the reference 371OS as a set of processes, each by PID."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from launchgate.stack import procs
+from launchgate.stack.config import Secrets
+from launchgate.stack.faults import parse_faults
+from launchgate.stack.layout import DEFAULT_PORT_BASE, SERVICE_NAMES, SERVICES, Ports
+from launchgate.stack.postgres import Postgres
+from launchgate.stack.secrets import generate_secrets
+from launchgate.stack.tools import BOOTSTRAP_HINT, anvil_binary
+
+DEFAULT_STATE_DIR = Path(".launchgate/stack")
+CHAIN_ID = 31337
+START_TIMEOUT_S = 30.0
+
+
+@dataclass
+class StackOptions:
+    """What `stack up` was asked for; stored so that later commands find the same stack."""
+
+    port_base: int = DEFAULT_PORT_BASE
+    database: str = "sqlite"  # sqlite | postgres | a SQLAlchemy URL
+    faults: list[str] = field(default_factory=list)
+    node_env: str = "development"
+    log_level: str = "INFO"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class Stack:
+    def __init__(self, state_dir: Path = DEFAULT_STATE_DIR, options: StackOptions | None = None) -> None:
+        self.state_dir = state_dir.resolve()
+        self.options = options or self._stored_options() or StackOptions()
+        self.ports = Ports(self.options.port_base)
+        self.pids = self.state_dir / "pids"
+        self.logs = self.state_dir / "logs"
+        self.data = self.state_dir / "data"
+        self.postgres = Postgres(self.state_dir / "postgres", self.ports.postgres)
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+
+    # -- state on disk -----------------------------------------------------------------------------
+    @property
+    def secrets_file(self) -> Path:
+        return self.state_dir / "secrets.json"
+
+    @property
+    def secrets(self) -> Secrets:
+        return Secrets.load(self.secrets_file)
+
+    def _options_file(self) -> Path:
+        return self.state_dir / "stack.json"
+
+    def _stored_options(self) -> StackOptions | None:
+        try:
+            return StackOptions(**json.loads(self._options_file().read_text()))
+        except FileNotFoundError:
+            return None
+
+    def url(self, name: str) -> str:
+        return self.ports.url(name)
+
+    @property
+    def chain_rpc(self) -> str:
+        return f"http://127.0.0.1:{self.ports.anvil}"
+
+    def database_url(self, service: str) -> str:
+        db = self.options.database
+        if db == "sqlite":
+            return f"sqlite:///{self.data / service}.db"
+        if db == "postgres":
+            return self.postgres.url
+        return db
+
+    # -- up ----------------------------------------------------------------------------------------
+    def up(self) -> None:
+        parse_faults(",".join(self.options.faults))  # unknown switches fail before anything starts
+        running = self.running()
+        if running and len(running) == len(self.process_names()):
+            return
+        if running:
+            raise procs.StackError(
+                f"a partial stack is running in {self.state_dir} ({', '.join(running)}): run `launchgate stack down`"
+            )
+        self._preflight()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.data.mkdir(parents=True, exist_ok=True)
+        self._options_file().write_text(json.dumps(asdict(self.options)))
+        generate_secrets(self.secrets_file)
+        try:
+            if self.options.database == "postgres":
+                self.postgres.start()
+            self._start_anvil()
+            for spec in SERVICES:
+                self.start_service(spec.name)
+        except BaseException:
+            self.down()
+            raise
+
+    def process_names(self) -> list[str]:
+        names = ["anvil", *SERVICE_NAMES]
+        return ["postgres", *names] if self.options.database == "postgres" else names
+
+    def _preflight(self) -> None:
+        if anvil_binary() is None:
+            raise procs.StackError(f"anvil not found (npm package @foundry-rs/anvil): {BOOTSTRAP_HINT}")
+        wanted = {**self.ports.all()}
+        if self.options.database == "postgres":
+            wanted["postgres"] = self.ports.postgres
+        busy = [f"{port} ({name})" for name, port in wanted.items() if procs.port_in_use(port)]
+        if busy:
+            raise procs.StackError(
+                f"port {', '.join(busy)} on 127.0.0.1 is busy: stop what holds it or pick another --port-base"
+            )
+
+    def _start_anvil(self) -> None:
+        binary = anvil_binary()
+        assert binary is not None
+        cmd = [
+            str(binary), "--host", "127.0.0.1", "--port", str(self.ports.anvil), "--chain-id", str(CHAIN_ID),
+            # Chain state survives `stack down`/`up`, so earlier anchors stay verifiable.
+            "--state", str(self.data / "anvil-state.json"), "--state-interval", "5",
+        ]
+        self._children["anvil"] = procs.start(
+            cmd, env=os.environ, log=self.logs / "anvil.log", pidfile=self.pids / "anvil.pid"
+        )
+        self._await("anvil", self._anvil_ready)
+
+    def _anvil_ready(self) -> bool:
+        try:
+            reply = httpx.post(
+                self.chain_rpc, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1
+            )
+            return reply.status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def service_env(self, name: str) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "LG_SERVICE": name,
+            "LG_STATE_DIR": str(self.state_dir),
+            "LG_SECRETS_FILE": str(self.secrets_file),
+            "LG_PORT_BASE": str(self.options.port_base),
+            "LG_DATABASE_URL": self.database_url(name),
+            "LG_CHAIN_ID": str(CHAIN_ID),
+            "NODE_ENV": self.options.node_env,
+            "LOG_LEVEL": self.options.log_level,
+            "LAUNCHGATE_FAULTS": ",".join(self.options.faults),
+            "PYTHONUNBUFFERED": "1",
+            **self.options.extra_env,
+        }
+        return env
+
+    def start_service(self, name: str) -> None:
+        self._children[name] = procs.start(
+            [sys.executable, "-m", "launchgate.stack.serve", name],
+            env=self.service_env(name),
+            log=self.logs / f"{name}.log",
+            pidfile=self.pids / f"{name}.pid",
+        )
+        self._await(name, lambda: self._health_answers(name))
+
+    def _health_answers(self, name: str) -> bool:
+        try:
+            return httpx.get(f"{self.url(name)}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _await(self, name: str, ready: Any) -> None:
+        pid = procs.read_pid(self.pids / f"{name}.pid")
+
+        def done() -> bool:
+            if pid is not None and not procs.is_alive(pid):
+                raise procs.StackError(f"{name} exited during start; last log lines:\n{self._log_tail(name)}")
+            return bool(ready())
+
+        if not procs.wait_until(done, START_TIMEOUT_S, interval=0.1):
+            raise procs.StackError(
+                f"{name} was not healthy within {START_TIMEOUT_S:.0f} s; last log lines:\n{self._log_tail(name)}"
+            )
+
+    def _log_tail(self, name: str) -> str:
+        return procs.tail(self.logs / f"{name}.log")
+
+    # -- down, status, kill --------------------------------------------------------------------------
+    def down(self) -> list[str]:
+        stopped = []
+        for name in [*reversed(SERVICE_NAMES), "anvil"]:
+            if procs.stop(self.pids / f"{name}.pid"):
+                stopped.append(name)
+            self._forget(name)
+        if self.postgres.stop():
+            stopped.append("postgres")
+        return stopped
+
+    def _forget(self, name: str) -> None:
+        child = self._children.pop(name, None)
+        if child is not None and child.poll() is None:
+            child.wait(timeout=5)
+
+    def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Kills one process the hard way (kill -9 by default), for restart and outage tests."""
+        pid = procs.read_pid(self.pids / f"{name}.pid")
+        if pid is None:
+            raise procs.StackError(f"{name} is not running")
+        if name == "postgres":
+            procs.send_signal(pid, sig, group=False)
+        else:
+            procs.send_signal(pid, sig)
+        procs.wait_until(lambda: not procs.is_alive(pid), 10)
+        self._forget(name)
+        (self.pids / f"{name}.pid").unlink(missing_ok=True)
+
+    def running(self) -> list[str]:
+        alive = []
+        for name in ["postgres", "anvil", *SERVICE_NAMES]:
+            pid = procs.read_pid(self.pids / f"{name}.pid")
+            if pid is not None and procs.is_alive(pid):
+                alive.append(name)
+        return alive
+
+    def status(self) -> list[dict[str, Any]]:
+        rows = []
+        for name in self.process_names():
+            pid = procs.read_pid(self.pids / f"{name}.pid")
+            alive = pid is not None and procs.is_alive(pid)
+            row: dict[str, Any] = {"name": name, "pid": pid if alive else None, "state": "stopped"}
+            if name == "postgres":
+                row["port"] = self.ports.postgres
+            elif name == "anvil":
+                row["port"] = self.ports.anvil
+            else:
+                row["port"] = self.ports.service(name)
+            if alive:
+                row["state"] = "running"
+                if name in SERVICE_NAMES:
+                    row["state"] = self._health_state(name)
+            rows.append(row)
+        return rows
+
+    def _health_state(self, name: str) -> str:
+        try:
+            body = httpx.get(f"{self.url(name)}/health", timeout=2).json()
+            return str(body.get("status", "unknown"))
+        except (httpx.HTTPError, ValueError):
+            return "not answering"
+
+    def log_path(self, name: str) -> Path:
+        if name not in self.process_names():
+            raise procs.StackError(f"no process {name!r}; known: {', '.join(self.process_names())}")
+        return self.logs / f"{name}.log"

@@ -1,0 +1,2 @@
+"""Platform service: identity (signup, verification, login, API keys), social posting through Postiz,
+and tester feedback, in one process."""

@@ -1,0 +1,32 @@
+"""Process entry point: `python -m launchgate.stack.serve NAME` runs one reference-stack service."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import uvicorn
+
+from launchgate.stack.config import ServiceConfig
+from launchgate.stack.layout import SERVICE_NAMES
+
+
+def main() -> None:
+    name = sys.argv[1] if len(sys.argv) > 1 else ""
+    if name not in SERVICE_NAMES:
+        sys.exit(f"usage: python -m launchgate.stack.serve {{{'|'.join(SERVICE_NAMES)}}}")
+    config = ServiceConfig.from_env(name)
+    module = importlib.import_module(f"launchgate.stack.{name}.app")
+    app = module.build_app(config)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=config.ports.service(name),
+        log_config=None,
+        access_log=config.log_level == "DEBUG",
+        timeout_graceful_shutdown=3,
+    )
+
+
+if __name__ == "__main__":
+    main()

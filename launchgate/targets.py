@@ -1,0 +1,171 @@
+"""Target profiles (fixtures/targets/*.toml): where a target's parts are and what it can do.
+
+Secrets never live in a profile: it names environment variables, read when needed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TARGETS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "targets"
+API_AREAS = ("email", "governance", "identity", "social", "feedback")
+
+
+class TargetError(Exception):
+    """A profile that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    url: str
+    health_path: str = "/health"
+
+
+@dataclass(frozen=True)
+class Chain:
+    rpc: str
+    chain_id: int
+    confirmations: int = 1
+    explorer_tx_url: str = ""
+    private_key_env: str = ""
+    allow_mainnet_writes: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: Path
+    description: str
+    environment: str  # which column of framework §3 the target claims: mock or production
+    production: bool  # load and chain writes are refused unless overridden
+    managed: bool  # the harness starts it (the reference stack)
+    services: dict[str, Service]
+    api: dict[str, str]
+    chain: Chain | None
+    auth: dict[str, str] = field(default_factory=dict)
+    hooks: dict[str, str] = field(default_factory=dict)
+    database: dict[str, str] = field(default_factory=dict)
+    capabilities: frozenset[str] = frozenset()
+    files: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def can(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    def env_secret(self, key: str) -> str | None:
+        """A secret named by the profile's auth section, read from the environment."""
+        name = self.auth.get(key)
+        return os.environ.get(name) if name else None
+
+
+def available_targets(directory: Path = TARGETS_DIR) -> list[str]:
+    return sorted(p.stem for p in directory.glob("*.toml"))
+
+
+def load_target(name_or_path: str, directory: Path = TARGETS_DIR) -> Target:
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = directory / f"{name_or_path}.toml"
+    if not path.exists():
+        known = ", ".join(available_targets(directory)) or "none"
+        raise TargetError(f"unknown target {name_or_path!r}: no {path} (known targets: {known})")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise TargetError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_target(data, path)
+
+
+def parse_target(data: dict[str, Any], path: Path) -> Target:
+    reader = _Fields(data, path)
+    services_raw = reader.table("services")
+    services = {}
+    for name in services_raw:
+        svc = _Fields(services_raw[name], path, f"services.{name}")
+        services[name] = Service(name, svc.url("url"), svc.text("health_path", "/health"))
+    if not services:
+        raise TargetError(f"{path}: field [services] must name at least one service")
+    api_raw = reader.table("api")
+    api = {area: _Fields(api_raw, path, "api").url(area) for area in API_AREAS if area in api_raw}
+    chain = None
+    if "chain" in data:
+        c = _Fields(reader.table("chain"), path, "chain")
+        chain = Chain(
+            rpc=c.url("rpc"),
+            chain_id=c.integer("chain_id"),
+            confirmations=c.integer("confirmations", 1),
+            explorer_tx_url=c.text("explorer_tx_url", ""),
+            private_key_env=c.text("private_key_env", ""),
+            allow_mainnet_writes=c.flag("allow_mainnet_writes", False),
+        )
+    environment = reader.text("environment")
+    if environment not in ("mock", "production"):
+        raise TargetError(f"{path}: field environment must be 'mock' or 'production', found {environment!r}")
+    return Target(
+        name=reader.text("name"),
+        path=path,
+        description=reader.text("description", ""),
+        environment=environment,
+        production=reader.flag("production", False),
+        managed=reader.flag("managed", False),
+        services=services,
+        api=api,
+        chain=chain,
+        auth={k: str(v) for k, v in reader.table("auth", required=False).items()},
+        hooks={k: str(v) for k, v in reader.table("hooks", required=False).items()},
+        database={k: str(v) for k, v in reader.table("database", required=False).items()},
+        capabilities=frozenset(reader.strings("capabilities", [])),
+        files={k: str(v) for k, v in reader.table("files", required=False).items()},
+        raw=data,
+    )
+
+
+class _Fields:
+    """Typed field access that names the file and the dotted field in every error."""
+
+    def __init__(self, data: Any, path: Path, prefix: str = "") -> None:
+        if not isinstance(data, dict):
+            raise TargetError(f"{path}: field {prefix or '(top level)'} must be a table")
+        self.data, self.path, self.prefix = data, path, prefix
+
+    def _name(self, key: str) -> str:
+        return f"{self.prefix}.{key}" if self.prefix else key
+
+    def _get(self, key: str, default: Any, kind: type | tuple[type, ...], label: str) -> Any:
+        if key not in self.data:
+            if default is _REQUIRED:
+                raise TargetError(f"{self.path}: missing field {self._name(key)} ({label})")
+            return default
+        value = self.data[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise TargetError(f"{self.path}: field {self._name(key)} must be {label}, found {value!r}")
+        return value
+
+    def text(self, key: str, default: Any = None) -> str:
+        return self._get(key, _REQUIRED if default is None else default, str, "a string")
+
+    def integer(self, key: str, default: Any = None) -> int:
+        return self._get(key, _REQUIRED if default is None else default, int, "an integer")
+
+    def flag(self, key: str, default: bool) -> bool:
+        return self._get(key, default, bool, "true or false")
+
+    def strings(self, key: str, default: list[str]) -> list[str]:
+        return list(self._get(key, default, list, "a list of strings"))
+
+    def table(self, key: str, required: bool = True) -> dict[str, Any]:
+        return self._get(key, _REQUIRED if required else {}, dict, "a table")
+
+    def url(self, key: str) -> str:
+        value = self.text(key)
+        if not value.startswith(("http://", "https://")):
+            raise TargetError(f"{self.path}: field {self._name(key)} must be an http(s) URL, found {value!r}")
+        return value.rstrip("/")
+
+
+_REQUIRED = object()

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs, idempotently, what launchgate needs: system packages, uv, the .venv from uv.lock, and the npm
+# tools from package-lock.json. Safe to run on every `make` call: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: PostgreSQL, Redis, Prometheus (+promtool), Chromium for Playwright, Node for anvil.
+APT_PACKAGES=(postgresql redis-server prometheus chromium nodejs npm)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  # nodejs/npm may come from elsewhere (nodesource, nvm): a working binary is enough.
+  case "$pkg" in
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
+  esac
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: missing system packages: ${missing[*]}" >&2
+    echo "bootstrap: install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 2
+  fi
+fi
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "bootstrap: installing uv"
+  python3 -m pip install --quiet --disable-pip-version-check uv 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages uv
+  hash -r
+fi
+UV=$(command -v uv || echo "$HOME/.local/bin/uv")
+"$UV" sync --frozen --quiet
+
+# npm ci only when the lock changed since the last install.
+if ! cmp -s package-lock.json node_modules/.launchgate-lock 2>/dev/null \
+   || [[ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ]]; then
+  echo "bootstrap: installing npm packages (anvil)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  cp package-lock.json node_modules/.launchgate-lock
+fi

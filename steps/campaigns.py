@@ -1,0 +1,159 @@
+"""Campaign steps: creation, agent review, manual approvals, delivery and its verification."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from pytest_bdd import given, parsers, then, when
+
+from launchgate.bdd.session import TargetSession
+from launchgate.drivers.campaigns import RULE_BREAKERS, campaign_body
+from launchgate.drivers.mail import recompute_hash
+
+EXECUTIVES = {"the CEO": "ceo", "the CFO": "cfo", "the CLO": "clo"}
+
+
+def recipients_for(n: int, tag: str) -> list[str]:
+    """Addresses no other scenario uses, so the mail sink's view of them belongs to this scenario alone."""
+    unique = secrets.token_hex(4)
+    return [f"{tag}-{unique}-{i}@recipients.test" for i in range(1, n + 1)]
+
+
+def _create(target: TargetSession, context: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    campaigns = target.campaigns(role=None if target.target.auth.get("mode") == "none" else "admin")
+    context["campaigns"] = campaigns
+    context["recipients"] = [r["email"] for r in body["campaignData"]["recipients"]]
+    context["campaign"] = campaigns.create(body)
+    return context["campaign"]
+
+
+@when(parsers.parse("a member creates a campaign for {n:d} recipients"))
+@given(parsers.parse("a member has created a campaign for {n:d} recipients that needs no DAO vote"))
+def create_campaign(target: TargetSession, context: dict[str, Any], n: int) -> None:
+    _create(target, context, campaign_body(recipients_for(n, "auto")))
+
+
+@given("a member has created a campaign that waits for manual approval")
+def create_manual_campaign(target: TargetSession, context: dict[str, Any]) -> None:
+    _create(target, context, campaign_body(recipients_for(2, "manual"), approval_mode="manual"))
+
+
+@when(parsers.parse("a member creates a campaign that breaks the rule of {agent}"))
+def create_rule_breaking_campaign(target: TargetSession, context: dict[str, Any], agent: str) -> None:
+    _create(target, context, campaign_body(recipients_for(2, agent), **RULE_BREAKERS[agent]))
+
+
+@then("the campaign is accepted for review")
+def campaign_accepted(context: dict[str, Any]) -> None:
+    campaign = context["campaign"]
+    assert campaign["status"] in ("pending_approval", "executing", "completed"), campaign["status"]
+    assert campaign["agentApprovals"], "the response names no agent approvals"
+
+
+@then("the cognitive engine has recorded its optimizations")
+def optimizations_recorded(context: dict[str, Any]) -> None:
+    stored = context["campaigns"].get(context["campaign"]["id"])
+    assert stored["optimizations"], "no cognitive optimization was recorded for the campaign"
+    assert all("kind" in o and "applied" in o for o in stored["optimizations"])
+
+
+@then("the campaign completes")
+def campaign_completes(context: dict[str, Any]) -> None:
+    final = context["campaigns"].wait_until_final(context["campaign"]["id"])
+    context["campaign"] = final
+    assert final["status"] == "completed", f"campaign ended {final['status']}: {final.get('stage')}"
+
+
+@then("every recipient has received exactly one email")
+def every_recipient_received(target: TargetSession, context: dict[str, Any]) -> None:
+    sink = target.mail_sink()
+    campaign_id = context["campaign"]["id"]
+    for recipient in context["recipients"]:
+        mails = [m for m in sink.messages(to=recipient) if campaign_id in str(m["headers"])]
+        assert len(mails) == 1, f"{recipient} received {len(mails)} email(s) for campaign {campaign_id}"
+
+
+@then("each delivered email carries a verification hash that anyone can recompute")
+def hashes_recompute(target: TargetSession, context: dict[str, Any]) -> None:
+    sink = target.mail_sink()
+    deliveries = {d["email"]: d for d in context["campaign"]["deliveries"]}
+    for recipient in context["recipients"]:
+        (mail,) = sink.messages(to=recipient)
+        recomputed = recompute_hash(mail)
+        assert recomputed == deliveries[recipient]["verificationHash"], (
+            f"the hash the API reports for {recipient} does not match the delivered email"
+        )
+
+
+@then(parsers.parse("the campaign is rejected by {agent}"))
+def rejected_by(context: dict[str, Any], agent: str) -> None:
+    final = context["campaigns"].wait_until_final(context["campaign"]["id"])
+    assert final["status"] == "rejected", f"campaign ended {final['status']}, expected a rejection by {agent}"
+    rejecting = [a.get("agent") for a in final["agentApprovals"] if a.get("decision") == "rejected"]
+    assert agent in rejecting, f"rejected by {rejecting or 'nobody'}, expected {agent}"
+
+
+@when(parsers.parse("{who} each approve it with a reason"))
+def executives_approve(target: TargetSession, context: dict[str, Any], who: str) -> None:
+    for label in [w.strip() for w in who.replace(" and ", ",").split(",") if w.strip()]:
+        _decide(target, context, EXECUTIVES[label], "approve")
+
+
+@when(parsers.parse("{who} rejects it with a reason"))
+def executive_rejects(target: TargetSession, context: dict[str, Any], who: str) -> None:
+    _decide(target, context, EXECUTIVES[who], "reject")
+
+
+def _decide(target: TargetSession, context: dict[str, Any], role: str, decision: str) -> None:
+    inbox = target.campaigns(role)
+    mine = [a for a in inbox.pending_approvals(role) if a["campaignId"] == context["campaign"]["id"]]
+    assert mine, f"the {role.upper()} inbox has no pending approval for campaign {context['campaign']['id']}"
+    inbox.decide(mine[0]["id"], decision, f"{role} {decision}s after review")
+
+
+@then("the campaign is rejected")
+def campaign_rejected(context: dict[str, Any]) -> None:
+    final = context["campaigns"].wait_until_final(context["campaign"]["id"])
+    assert final["status"] == "rejected", f"campaign ended {final['status']}"
+
+
+@then("no email was sent for it")
+def no_email_sent(target: TargetSession, context: dict[str, Any]) -> None:
+    sink = target.mail_sink()
+    for recipient in context["recipients"]:
+        assert not sink.messages(to=recipient), f"{recipient} received mail for a rejected campaign"
+
+
+@then("the campaign still waits for the same approvals")
+def still_waiting(target: TargetSession, context: dict[str, Any]) -> None:
+    campaign_id = context["campaign"]["id"]
+    campaign = target.campaigns().get(campaign_id)
+    assert campaign["status"] == "pending_approval", f"after the restart the campaign is {campaign['status']}"
+    pending = [a for a in target.campaigns().pending_approvals() if a["campaignId"] == campaign_id]
+    assert len(pending) == len(context["pending_before"]), (
+        f"{len(context['pending_before'])} approvals were pending before the restart, {len(pending)} after"
+    )
+
+
+@given("its approvals are pending")
+def approvals_pending(target: TargetSession, context: dict[str, Any]) -> None:
+    campaign_id = context["campaign"]["id"]
+    context["pending_before"] = [
+        a for a in target.campaigns().pending_approvals() if a["campaignId"] == campaign_id
+    ]
+    assert context["pending_before"], "the campaign has no pending approval to keep"
+
+
+@then("the analytics dashboard agrees with the campaign records")
+def dashboard_reconciles(target: TargetSession) -> None:
+    campaigns = target.campaigns()
+    records = campaigns.list_all()
+    overview = campaigns.dashboard()["overview"]
+    assert overview["totalCampaigns"] == len(records), (
+        f"dashboard says {overview['totalCampaigns']} campaigns, the records hold {len(records)}"
+    )
+    completed = sum(1 for c in records if c["status"] == "completed")
+    assert overview["completedCampaigns"] == completed, (
+        f"dashboard says {overview['completedCampaigns']} completed, the records hold {completed}"
+    )

@@ -1,0 +1,142 @@
+"""Operations steps: health, metrics, configuration per environment (§3), seeding (§4), restarts (§7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from launchgate.bdd.evidence_plugin import inconclusive
+from launchgate.bdd.seed import expected_seed_data
+from launchgate.bdd.session import TargetSession
+from launchgate.drivers.monitoring import metric_families, read_config, read_health, read_metrics
+
+# Framework §3: what each environment column allows. Chain ids: 1 is mainnet; 3, 4, 5 are dead testnets.
+ENVIRONMENTS: dict[str, dict[str, Any]] = {
+    "mock": {
+        "node_env": {"development", "test"},
+        "key_mode": {"sandbox", "none"},
+        "database_kind": {"sqlite", "postgresql"},
+        "log_level": {"DEBUG", "INFO"},
+        "mainnet": False,
+    },
+    "production": {
+        "node_env": {"production"},
+        "key_mode": {"live"},
+        "database_kind": {"postgresql"},
+        "log_level": {"WARN", "WARNING", "ERROR"},
+        "mainnet": True,
+    },
+}
+DEAD_TESTNETS = {3: "Ropsten", 4: "Rinkeby", 5: "Goerli"}
+REQUIRED_METRICS = ("http_requests_total", "http_request_duration_seconds", "process_resident_memory_bytes")
+
+
+def _api_services(target: TargetSession) -> list[str]:
+    """The services that are 371OS itself (the sink and the Postiz sandbox stand for the outside world)."""
+    return [name for name in target.target.services if name not in ("sink", "postiz")]
+
+
+@then("every service answers its health check as operational")
+def all_healthy(target: TargetSession) -> None:
+    problems = []
+    for name in _api_services(target):
+        service = target.target.services[name]
+        reading = read_health(name, f"{service.url}{service.health_path}")
+        if not reading.says_operational:
+            problems.append(f"{reading.url} answered {reading.status_code} {str(reading.body)[:120]}")
+    assert not problems, "unhealthy: " + "; ".join(problems)
+
+
+@when("the mail sink goes down")
+def mail_sink_down(target: TargetSession, request: pytest.FixtureRequest) -> None:
+    stack = target.stack
+    if stack is None:
+        inconclusive(f"target {target.name} gives the harness no way to stop its mail dependency")
+    stack.kill("sink")
+    request.addfinalizer(lambda: stack.start_service("sink"))
+
+
+@then("the conduit reports itself degraded, naming its mail dependency")
+def conduit_degraded(target: TargetSession) -> None:
+    service = target.target.services["conduit"]
+    reading = read_health("conduit", f"{service.url}{service.health_path}")
+    assert reading.status_code == 503, f"health answered {reading.status_code} while the mail sink is down"
+    deps = reading.body.get("dependencies", {})
+    assert deps.get("mail", {}).get("status") == "down", f"health does not name mail as down: {deps}"
+
+
+@then("every service exposes request, latency and memory metrics")
+def metrics_exposed(target: TargetSession) -> None:
+    problems = []
+    for name in _api_services(target):
+        url = f"{target.service_url(name)}/metrics"
+        status, text = read_metrics(url)
+        if status != 200:
+            problems.append(f"{url} answered {status}")
+            continue
+        missing = [m for m in REQUIRED_METRICS if m not in metric_families(text)]
+        if missing:
+            problems.append(f"{url} lacks {', '.join(missing)}")
+    assert not problems, "; ".join(problems)
+
+
+@then("every service's configuration matches the environment the target claims")
+def configuration_matches(target: TargetSession) -> None:
+    claimed = target.target.environment
+    column = ENVIRONMENTS[claimed]
+    problems = []
+    for name in _api_services(target):
+        url = f"{target.service_url(name)}/config"
+        config = read_config(url)
+        if not config:
+            problems.append(f"{url} offers no configuration view")
+            continue
+        for key in ("node_env", "key_mode", "database_kind", "log_level"):
+            if str(config.get(key)) not in column[key]:
+                problems.append(f"{name}: {key} is {config.get(key)!r}, {claimed} needs one of {sorted(column[key])}")
+        chain_id = int(config.get("chain_id", 0))
+        if chain_id in DEAD_TESTNETS:
+            dead = DEAD_TESTNETS[chain_id]
+            problems.append(f"{name}: chain id {chain_id} is {dead}, shut down; use Sepolia, Holesky or Hoodi")
+        elif (chain_id == 1) != column["mainnet"]:
+            problems.append(f"{name}: chain id {chain_id} is not the {'mainnet' if column['mainnet'] else 'testnet'}")
+    assert not problems, "; ".join(problems)
+
+
+@then("the default email templates are present")
+def templates_present(target: TargetSession, expected_seed: dict[str, set[str]]) -> None:
+    found = {t["id"] for t in target.campaigns().templates()}
+    missing = expected_seed["templates"] - found
+    assert not missing, f"missing default templates: {', '.join(sorted(missing))}"
+
+
+@then("the pre-configured agent profiles are present")
+def agents_present(target: TargetSession, expected_seed: dict[str, set[str]]) -> None:
+    found = {a.get("agent_name") or a.get("id") for a in target.campaigns().agents()}
+    missing = expected_seed["agents"] - found
+    assert not missing, f"missing agent profiles: {', '.join(sorted(missing))}"
+
+
+@then("the initial DAO proposals are present")
+def proposals_present(target: TargetSession, expected_seed: dict[str, set[str]]) -> None:
+    found = {p["id"] for p in target.governance().list(limit="100")}
+    missing = expected_seed["proposals"] - found
+    assert not missing, f"missing initial proposals: {', '.join(sorted(missing))}"
+
+
+@pytest.fixture(scope="session")
+def expected_seed() -> dict[str, set[str]]:
+    return expected_seed_data()
+
+
+@given(parsers.parse("the {service} is killed and restarted"))
+@when(parsers.parse("the {service} is killed and restarted"))
+def hard_restart(target: TargetSession, service: str) -> None:
+    names = {"conduit": "conduit", "governance service": "governance", "platform": "platform"}
+    stack = target.stack
+    if stack is None:
+        inconclusive(f"target {target.name} gives the harness no restart hook")
+    stack.kill(names[service])
+    stack.start_service(names[service])

@@ -1,0 +1,73 @@
+"""Security steps: authentication, tenant isolation, roles, and secrets kept out of sight (§7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_bdd import given, parsers, then, when
+
+from launchgate.bdd.evidence_plugin import inconclusive
+from launchgate.bdd.session import TargetSession
+from launchgate.drivers.access import MUTATING_ACTIONS, attempt
+from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
+from launchgate.drivers.monitoring import read_config
+
+
+@when(parsers.parse("an anonymous caller tries to {action}"))
+def anonymous_attempt(target: TargetSession, context: dict[str, Any], action: str) -> None:
+    area = MUTATING_ACTIONS[action][0]
+    if area not in target.target.api:
+        inconclusive(f"target {target.name} has no {area} API to probe")
+    context["status"] = attempt(target.api(area), action)
+
+
+@then("the request is refused as unauthenticated")
+def refused_unauthenticated(context: dict[str, Any]) -> None:
+    assert context["status"] == 401, f"an anonymous caller got {context['status']}, not 401"
+
+
+@given(parsers.parse("member {owner} has created a campaign"))
+def member_created(target: TargetSession, context: dict[str, Any], owner: str) -> None:
+    context["owner_campaigns"] = target.member_campaigns(owner)
+    context["campaign"] = context["owner_campaigns"].create(campaign_body([f"{owner}-reader@recipients.test"]))
+
+
+@when(parsers.parse("member {other} asks for that campaign"))
+def other_member_reads(target: TargetSession, context: dict[str, Any], other: str) -> None:
+    campaigns: CampaignsDriver = target.member_campaigns(other)
+    context["status"] = campaigns.api.raw("GET", f"/api/email/campaign/{context['campaign']['id']}").status_code
+
+
+@then("the campaign is not shown to them")
+def not_shown(context: dict[str, Any]) -> None:
+    assert context["status"] in (403, 404), f"another member read the campaign (status {context['status']})"
+
+
+@when("a member tries to decide an approval meant for the CFO")
+def member_decides(target: TargetSession, context: dict[str, Any]) -> None:
+    campaign_id = context["campaign"]["id"]
+    pending = [a for a in target.campaigns().pending_approvals("cfo") if a["campaignId"] == campaign_id]
+    assert pending, f"no CFO approval is pending for campaign {campaign_id}"
+    member = target.member_campaigns("mallory")
+    response = member.api.raw(
+        "POST", f"/api/approvals/{pending[0]['id']}/decision", json={"decision": "approve", "reason": "me"}
+    )
+    context["status"] = response.status_code
+
+
+@then("the decision is refused for lack of the role")
+def refused_role(context: dict[str, Any]) -> None:
+    assert context["status"] == 403, f"a member deciding for the CFO got {context['status']}, not 403"
+
+
+@then("no service's configuration view reveals a secret")
+def no_secret_in_config(target: TargetSession) -> None:
+    secrets = target.known_secrets()
+    if not secrets:
+        inconclusive(f"target {target.name} gives the harness no secrets to look for")
+    leaks = []
+    for name in target.target.services:
+        body = str(read_config(f"{target.service_url(name)}/config"))
+        if any(secret in body for secret in secrets):
+            leaks.append(name)
+    assert not leaks, f"the configuration view of {', '.join(leaks)} contains a secret"

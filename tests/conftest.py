@@ -1,0 +1,96 @@
+"""Fixtures for testing launchgate itself: real reference stacks over real HTTP, each on its own ports."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from launchgate.drivers.http import ApiClient
+from launchgate.drivers.mail import MailSink
+from launchgate.stack.config import Secrets
+from launchgate.stack.kit.auth import issue_token
+from launchgate.stack.manager import Stack, StackOptions
+
+# Each xdist worker gets its own band of ports; each extra stack in a worker the next slot in it.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_PORT_SLOTS = itertools.count(0)
+
+
+def next_port_base() -> int:
+    return 28400 + _WORKER * 400 + next(_PORT_SLOTS) * 20
+
+
+@dataclass
+class RunningStack:
+    stack: Stack
+    _clients: list[ApiClient] = field(default_factory=list)
+
+    def url(self, name: str) -> str:
+        return self.stack.url(name)
+
+    @property
+    def gateway(self) -> str:
+        return self.stack.url("gateway")
+
+    @property
+    def secrets(self) -> Secrets:
+        return self.stack.secrets
+
+    @property
+    def sink(self) -> MailSink:
+        return MailSink(self.url("sink"))
+
+    def token(self, role: str = "member", user_id: str | None = None) -> str:
+        user = user_id or f"test-{role}"
+        return issue_token(self.secrets.jwt_secret, user, role, f"{user}@example.test")
+
+    def client(self, role: str | None = None, user_id: str | None = None, base: str | None = None) -> ApiClient:
+        """An API client through the gateway (or `base`), authenticated as `role` unless None."""
+        token = self.token(role, user_id) if role else None
+        client = ApiClient(base or self.gateway, token=token)
+        self._clients.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+
+
+def start_stack(tmp: Path, **options: object) -> RunningStack:
+    stack = Stack(tmp, StackOptions(port_base=next_port_base(), **options))  # type: ignore[arg-type]
+    stack.up()
+    return RunningStack(stack)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """The healthy reference stack on SQLite, shared by the session."""
+    running = start_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield running
+    finally:
+        running.close()
+        running.stack.down()
+
+
+@pytest.fixture
+def make_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A factory for extra stacks (faults, PostgreSQL), each stopped at the end of the test."""
+    started: list[RunningStack] = []
+
+    def factory(**options: object) -> RunningStack:
+        running = start_stack(tmp_path_factory.mktemp("stack"), **options)
+        started.append(running)
+        return running
+
+    try:
+        yield factory
+    finally:
+        for running in started:
+            running.close()
+            running.stack.down()

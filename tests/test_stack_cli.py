@@ -1,0 +1,108 @@
+"""`launchgate stack` end to end: processes by PID, clean teardown, and clear errors with exit 2."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from launchgate.stack import procs
+from launchgate.stack.layout import SERVICE_NAMES
+from tests.conftest import RunningStack, next_port_base
+
+
+def launchgate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "launchgate", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
+
+
+def test_up_status_logs_down_leave_nothing_behind(tmp_path: Path) -> None:
+    base = next_port_base()
+    state = str(tmp_path / "stack")
+    up = launchgate("stack", "up", "--state-dir", state, "--port-base", str(base))
+    assert up.returncode == 0, up.stderr
+    assert "gateway" in up.stdout
+    secrets_file = tmp_path / "stack" / "secrets.json"
+    assert oct(secrets_file.stat().st_mode & 0o777) == "0o600"
+    assert secrets_file.read_text() not in up.stdout  # no secret is printed
+
+    pids = {name: procs.read_pid(tmp_path / "stack" / "pids" / f"{name}.pid") for name in ["anvil", *SERVICE_NAMES]}
+    assert all(pid and procs.is_alive(pid) for pid in pids.values()), pids
+
+    status = launchgate("stack", "status", "--state-dir", state)
+    assert status.returncode == 0, status.stdout
+    assert status.stdout.count("operational") == len(SERVICE_NAMES)
+
+    again = launchgate("stack", "up", "--state-dir", state, "--port-base", str(base))
+    assert again.returncode == 0, "a second `up` on a running stack is a no-op"
+
+    logs = launchgate("stack", "logs", "conduit", "--state-dir", state)
+    assert logs.returncode == 0 and "==> conduit" in logs.stdout
+
+    down = launchgate("stack", "down", "--state-dir", state)
+    assert down.returncode == 0, down.stderr
+    assert all(not procs.is_alive(pid) for pid in pids.values() if pid)
+    ports = [base + offset for offset in range(8)]
+    assert [p for p in ports if procs.port_in_use(p)] == [], "a port is still held after down"
+    assert not list((tmp_path / "stack" / "pids").glob("*.pid"))
+
+    stopped = launchgate("stack", "status", "--state-dir", state)
+    assert stopped.returncode == 3 and "stopped" in stopped.stdout
+
+
+def test_busy_port_is_named_and_exits_2(tmp_path: Path) -> None:
+    base = next_port_base()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", base + 1))
+        holder.listen()
+        result = launchgate("stack", "up", "--state-dir", str(tmp_path / "s"), "--port-base", str(base))
+    assert result.returncode == 2
+    assert f"port {base + 1} (conduit)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_fault_exits_2_before_starting(tmp_path: Path) -> None:
+    result = launchgate("stack", "up", "--state-dir", str(tmp_path / "s"), "--faults", "no-such-fault")
+    assert result.returncode == 2
+    assert "unknown fault switch no-such-fault" in result.stderr
+    assert not (tmp_path / "s" / "pids").exists()
+
+
+def test_missing_tool_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAUNCHGATE_ANVIL", str(tmp_path / "no-anvil"))
+    result = launchgate("stack", "up", "--state-dir", str(tmp_path / "s"), "--port-base", str(next_port_base()))
+    assert result.returncode == 2
+    assert "anvil not found" in result.stderr and "make bootstrap" in result.stderr
+
+
+def test_faults_lists_every_switch_with_its_criterion() -> None:
+    result = launchgate("faults")
+    assert result.returncode == 0
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    from launchgate.stack.faults import FAULTS
+
+    for fault in FAULTS.values():
+        assert fault.name in result.stdout
+        assert f"| `{fault.name}` |" in readme and f"`{fault.criterion}`" in readme, f"README misses {fault.name}"
+
+
+def test_service_dies_during_start_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A database URL nothing listens on: the conduit cannot start; the error names it and shows its log.
+    from launchgate.stack.manager import Stack, StackOptions
+
+    unreachable_db = "postgresql+psycopg://x@127.0.0.1:9/x"
+    stack = Stack(tmp_path / "s", StackOptions(port_base=next_port_base(), database=unreachable_db))
+    with pytest.raises(procs.StackError, match=r"exited during start|was not healthy"):
+        stack.up()
+    assert stack.running() == []
+
+
+def test_health_reports_a_dead_dependency(stack: RunningStack) -> None:
+    body = httpx.get(f"{stack.url('conduit')}/health").json()
+    assert body["status"] == "operational"
+    assert set(body["dependencies"]) >= {"db", "mail", "chain"}
