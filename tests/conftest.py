@@ -19,10 +19,11 @@ from launchgate.stack.manager import Stack, StackOptions
 # Each xdist worker gets its own band of ports; each extra stack in a worker the next slot in it.
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 _PORT_SLOTS = itertools.count(0)
+_BASE = int(os.environ.get("LAUNCHGATE_TEST_PORT_BASE", "28400"))
 
 
 def next_port_base() -> int:
-    return 28400 + _WORKER * 400 + next(_PORT_SLOTS) * 20
+    return _BASE + _WORKER * 400 + next(_PORT_SLOTS) * 20
 
 
 @dataclass
@@ -83,8 +84,8 @@ def make_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """A factory for extra stacks (faults, PostgreSQL), each stopped at the end of the test."""
     started: list[RunningStack] = []
 
-    def factory(**options: object) -> RunningStack:
-        running = start_stack(tmp_path_factory.mktemp("stack"), **options)
+    def factory(state_dir: Path | None = None, **options: object) -> RunningStack:
+        running = start_stack(state_dir or tmp_path_factory.mktemp("stack"), **options)
         started.append(running)
         return running
 

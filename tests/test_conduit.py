@@ -3,7 +3,11 @@ to the real SMTP sink with recomputable hashes, access control, single sends, an
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +249,20 @@ def test_dao_rejection_rejects_the_campaign(stack: Any) -> None:
     assert not stack.sink.messages(to=recipients[0])
 
 
+def test_a_governance_outage_delays_the_proposal_without_failing_the_campaign(stack: Any) -> None:
+    owner = conduit(stack, "member", "dao-outage")
+    stack.stack.kill("governance")
+    try:
+        created = create(owner, campaign_body(addresses(1, "dao-outage"), requiresDAOApproval=True))
+        waiting = wait_stage(owner, created["id"], lambda c: c["daoApproval"]["error"], "to record the outage")
+        assert waiting["stage"] == "dao_submit" and waiting["status"] == "pending_approval"
+        assert waiting["daoApproval"]["proposalId"] is None
+    finally:
+        stack.stack.start_service("governance")
+    voting = wait_stage(owner, created["id"], lambda c: c["stage"] == "dao_vote", "to submit after the outage")
+    assert voting["daoApproval"]["proposalId"] and voting["daoApproval"]["error"] is None
+
+
 # ---- access and input ------------------------------------------------------------------------------
 
 
@@ -281,7 +299,9 @@ def test_malformed_bodies_get_422_naming_the_field(stack: Any) -> None:
     body = campaign_body(addresses(1, "bad"), priority="whenever")
     reply = client.raw("POST", "/api/email/campaign", json=body)
     assert reply.status_code == 422 and "campaignData.priority" in reply.json()["error"]
-    reply = client.raw("POST", "/api/email/send", json={"emailData": {"to": "nobody", "subject": "Hello", "content": "x"}})
+    reply = client.raw(
+        "POST", "/api/email/send", json={"emailData": {"to": "nobody", "subject": "Hello", "content": "x"}}
+    )
     assert reply.status_code == 422 and "emailData.to" in reply.json()["error"]
 
 
@@ -292,7 +312,8 @@ def test_duplicate_and_unknown_campaign_ids(stack: Any) -> None:
     assert client.raw("POST", "/api/email/campaign", json=body).status_code == 409
     unknown = client.raw("GET", "/api/email/campaign/cmp-does-not-exist")
     assert unknown.status_code == 404 and unknown.json() == {
-        "success": False, "error": "campaign cmp-does-not-exist not found"
+        "success": False,
+        "error": "campaign cmp-does-not-exist not found",
     }
 
 
@@ -429,3 +450,62 @@ def test_health_reports_each_dependency(stack: Any) -> None:
     body = httpx.get(f"{stack.url('conduit')}/health", timeout=5).json()
     assert body["status"] == "operational"
     assert set(body["dependencies"]) == {"db", "mail", "chain"}
+
+
+# ---- faults and PostgreSQL (own stacks) ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_conduit_fault_switches_misbehave_as_named(make_stack: Any) -> None:
+    faulty = make_stack(faults=["agent-rules-ignored", "drop-email", "cross-tenant", "analytics-drift", "no-seed"])
+    alice, bob = conduit(faulty, "member", "f-alice"), conduit(faulty, "member", "f-bob")
+    recipients = addresses(3, "fault")
+    # Breaks the CEO's and the CFO's rules, yet every agent approves (agent-rules-ignored).
+    body = campaign_body(recipients, priority="low", description="", budget={"maxCost": 50_000.0, "currency": "USD"})
+    created = create(alice, body)
+    final = wait_final(alice, created["id"])
+    assert final["status"] == "completed"
+    assert {a["decision"] for a in final["agentApprovals"]} == {"approved"}
+    # drop-email: every delivery says delivered, the last recipient never got the email.
+    assert [d["status"] for d in final["deliveries"]] == ["delivered"] * 3
+    assert [len(mails_of(faulty, created["id"], r)) for r in recipients] == [1, 1, 0]
+    # cross-tenant: another member reads the campaign.
+    assert get(bob, created["id"])["owner"] == "f-alice"
+    # analytics-drift: the overview is off by one against the records.
+    records = alice.get("/api/email/campaigns")["campaigns"]
+    overview = alice.get("/api/analytics/dashboard")["analytics"]["overview"]
+    assert overview["totalCampaigns"] == len(records) + 1
+    # no-seed: no templates, no agent profiles.
+    assert alice.get("/api/email/templates")["templates"] == []
+    assert alice.get("/api/agents")["agents"] == []
+
+
+@pytest.fixture
+def pg_state_dir() -> Iterator[Path]:
+    """PostgreSQL runs as `postgres`, which cannot enter pytest's 0700 temp dirs: a traversable one.
+    Requested before make_stack, so it is removed after that stack is down."""
+    root = Path(tempfile.mkdtemp(prefix="lg-conduit-pg-"))
+    os.chmod(root, 0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_workflow_on_postgresql(pg_state_dir: Path, make_stack: Any) -> None:
+    pg = make_stack(state_dir=pg_state_dir, database="postgres")
+    owner = conduit(pg, "member", "pg-owner")
+    recipients = addresses(2, "pg")
+    auto = create(owner, campaign_body(recipients))
+    manual = create(owner, campaign_body(addresses(1, "pg-manual"), approvalMode="manual"))
+    for role in ("ceo", "cfo", "clo"):
+        client = conduit(pg, role, f"pg-{role}")
+        (mine,) = pending_for(client, role, manual["id"])
+        client.post(f"/api/approvals/{mine['id']}/decision", json={"decision": "approve", "reason": "fine"})
+    assert wait_final(owner, auto["id"])["status"] == "completed"
+    assert wait_final(owner, manual["id"])["status"] == "completed"
+    for recipient in recipients:
+        (mail,) = mails_of(pg, auto["id"], recipient)
+        assert recompute_hash(mail) == mail["headers"][HEADER_HASH]
+    overview = owner.get("/api/analytics/dashboard")["analytics"]["overview"]
+    assert overview["completedCampaigns"] == overview["totalCampaigns"] == 2

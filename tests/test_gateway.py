@@ -23,8 +23,10 @@ import pytest
 
 from launchgate.stack import procs
 from launchgate.stack.config import Secrets
+from launchgate.stack.gateway.identity import TtlLru
+from launchgate.stack.gateway.ratelimit import RateLimiter
 from launchgate.stack.gateway.routing import ROUTES, route_for
-from launchgate.stack.kit.auth import issue_token
+from launchgate.stack.kit.auth import Caller, issue_token
 from launchgate.stack.layout import Ports
 from launchgate.stack.secrets import generate_secrets
 from launchgate.waiting import wait_for
@@ -396,9 +398,50 @@ def test_rate_limit_is_per_identity_with_retry_after(lone: LoneGateway) -> None:
 def test_repeated_bad_credentials_are_throttled(lone: LoneGateway) -> None:
     statuses = []
     with httpx.Client(base_url=lone.url, timeout=15) as client:
-        for _ in range(10):
-            statuses.append(client.get("/api/email/templates", headers=bearer("guess")).status_code)
+        for n in range(10):
+            # A made-up X-Forwarded-For per attempt must not buy a fresh bucket: the gateway is the edge.
+            headers = {**bearer(f"guess-{n}"), "X-Forwarded-For": f"203.0.113.{n}"}
+            statuses.append(client.get("/api/email/templates", headers=headers).status_code)
             if statuses[-1] == 429:
                 break
     assert statuses[0] == 401
     assert statuses[-1] == 429, f"guessing tokens from one address is rate limited: {statuses}"
+
+
+# -- memory bounds, in process (not observable over HTTP) ----------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rate_limiter_refills_and_stays_bounded() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=1.0, burst=2, max_keys=100, clock=clock)
+    assert [limiter.acquire("a"), limiter.acquire("a")] == [0.0, 0.0]
+    assert limiter.acquire("a") == pytest.approx(1.0)
+    clock.now += 1.0
+    assert limiter.acquire("a") == 0.0
+
+    for n in range(1000):
+        limiter.acquire(f"ip:{n}")
+    assert len(limiter) == 100, "past max_keys the least recently used bucket goes"
+    clock.now += 2.0  # every bucket has refilled: idle ones are dropped as new callers arrive
+    limiter.acquire("newcomer")
+    assert len(limiter) == 1
+
+
+def test_api_key_cache_expires_and_stays_bounded() -> None:
+    clock = FakeClock()
+    cache = TtlLru(ttl_s=60, size=3, clock=clock)
+    caller = Caller("u1", "member")
+    for n in range(5):
+        cache.put(f"k{n}", caller)
+    assert len(cache) == 3
+    assert cache.get("k0") is None and cache.get("k4") == caller
+    clock.now += 61
+    assert cache.get("k4") is None, "a revoked key is trusted for at most the TTL"

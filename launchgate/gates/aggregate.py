@@ -1,6 +1,6 @@
 """Selecting evidence records for a criterion and aggregating them into one measured value.
 
-Records are read, never changed. Values with unit "%" are read as ratios (0–1), so that thresholds
+Records are read, never changed. Values with unit "%" are read as ratios (0-1), so that thresholds
 written as percentages compare right.
 """
 

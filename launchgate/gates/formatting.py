@@ -15,7 +15,7 @@ def fmt_duration(seconds: float | None) -> str:
         return f"{s:.0f} s"
     if s < 3600:
         return f"{s / 60:.0f} min"
-    if s < 2 * 86400:
+    if s < 4 * 86400:  # "72 h" reads as the framework says it, not "3 d"
         hours, minutes = divmod(round(s / 60), 60)
         return f"{hours} h" + (f" {minutes} min" if minutes and hours < 10 else "")
     days, rest = divmod(s, 86400)

@@ -1,7 +1,7 @@
 """The typed model of gates.yaml: gates, criteria, evidence sources, thresholds and waivers.
 
 Thresholds are written as text, `">= 95%"`, `"== 0"`, `"< 250"`: an operator and a number, where `%`
-divides by 100 (ratios are fractions 0–1 everywhere). Durations are `"72h"`, `"30d"`, `"90m"`, `"45s"`, `"1w"`.
+divides by 100 (ratios are fractions 0-1 everywhere). Durations are `"72h"`, `"30d"`, `"90m"`, `"45s"`, `"1w"`.
 """
 
 from __future__ import annotations

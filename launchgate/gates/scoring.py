@@ -187,7 +187,8 @@ def _judge(crit: Criterion, agg: Aggregated, samples: int, duration: float | Non
     if measured == "pass":
         return "pass", f"{said}: meets {needed}."
     if measured == "warning":
-        return "warning", f"{said}: below {needed} but within the warning band {crit.warning.text()}."  # type: ignore[union-attr]
+        band = fmt_threshold(crit.warning, unit)
+        return "warning", f"{said}: short of the {needed} needed, within the warning band {band}."
     return "fail", f"{said}: {shown} does not meet {needed}."
 
 
@@ -243,7 +244,8 @@ def _extra(crit: Criterion, agg: Aggregated, records: list[Evidence]) -> dict[st
             if count:
                 rate = extra.get("responses", 0) / count
                 extra["response_rate"] = rate
-                extra["response_text"] = f"{extra.get('responses', 0):,} of {count:,} invited answered ({fmt_percent(rate)})"
+                answered = extra.get("responses", 0)
+                extra["response_text"] = f"{answered:,} of {count:,} invited answered ({fmt_percent(rate)})"
     return extra
 
 
@@ -306,20 +308,23 @@ def score_gate(gate_id: str, gate: Gate, criteria: list[CriterionVerdict]) -> Ga
     key_failed = [c for c in active if c.key and c.verdict == "fail"]
     if key_failed:
         names = ", ".join(c.id for c in key_failed)
-        return GateVerdict(verdict="fail", reason=f"Key criterion failed: {names}. {key_failed[0].reason}", **base)
+        word = "criterion" if len(key_failed) == 1 else "criteria"
+        return GateVerdict(verdict="fail", reason=f"Key {word} failed: {names}.",
+                           detail=f"{key_failed[0].id}: {key_failed[0].reason}", **base)
     key_unknown = [c for c in active if c.key and c.verdict == "inconclusive"]
     if key_unknown:
         names = ", ".join(c.id for c in key_unknown)
-        return GateVerdict(verdict="inconclusive",
-                           reason=f"Too little evidence for key criterion {names}. {key_unknown[0].reason}", **base)
+        word = "criterion" if len(key_unknown) == 1 else "criteria"
+        return GateVerdict(verdict="inconclusive", reason=f"Too little evidence for key {word} {names}.",
+                           detail=f"{key_unknown[0].id}: {key_unknown[0].reason}", **base)
     if score_pct is None:
         return GateVerdict(verdict="inconclusive", reason="No criterion of this gate could be scored.", **base)
     left_out = len(active) - len(scored)
     tail = f" ({plural(left_out, 'criterion', 'criteria')} inconclusive, not scored)" if left_out else ""
     band = f"pass at {gate.pass_:g}%" + (f", warning at {gate.warning:g}%" if gate.warning is not None else "")
+    shown = fmt_score(score_pct)
     if score_pct >= gate.pass_:
-        return GateVerdict(verdict="pass", reason=f"Score {fmt_score(score_pct)} ({band}){tail}.", **base)
+        return GateVerdict(verdict="pass", reason=f"Score {shown} ({band}){tail}.", **base)
     if gate.warning is not None and score_pct >= gate.warning:
-        return GateVerdict(verdict="warning", reason=f"Score {fmt_score(score_pct)} is in the warning band ({band}){tail}.",
-                           **base)
-    return GateVerdict(verdict="fail", reason=f"Score {fmt_score(score_pct)} is below the pass mark ({band}){tail}.", **base)
+        return GateVerdict(verdict="warning", reason=f"Score {shown} is in the warning band ({band}){tail}.", **base)
+    return GateVerdict(verdict="fail", reason=f"Score {shown} is below the pass mark ({band}){tail}.", **base)

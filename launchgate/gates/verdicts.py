@@ -81,6 +81,7 @@ class GateVerdict:
     warning_pct: float | None
     criteria: list[CriterionVerdict]
     counts: dict[str, int] = field(default_factory=dict)
+    detail: str = ""  # the first deciding criterion's own reason
 
 
 @dataclass
@@ -96,6 +97,7 @@ class ScoreResult:
     bad_lines: list[dict[str, Any]] = field(default_factory=list)
     waivers: list[dict[str, Any]] = field(default_factory=list)
     comparison: dict[str, Any] | None = None
+    trend: list[dict[str, Any]] = field(default_factory=list)  # gate scores of recent runs, oldest first
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": VERDICT_SCHEMA, **asdict(self)}

@@ -101,6 +101,7 @@ def environment(run_dir: Path) -> Environment:
         when=when,
         duration=fmt_duration,
         score=fmt_score,
+        pct=lambda n: f"{n:g}%",
         verdict_word=lambda v: VERDICT_WORDS.get(v, str(v).upper()),
         short_word=lambda v: SHORT_WORDS.get(v, str(v)),
     )

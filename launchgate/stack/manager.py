@@ -214,10 +214,7 @@ class Stack:
         pid = procs.read_pid(self.pids / f"{name}.pid")
         if pid is None:
             raise procs.StackError(f"{name} is not running")
-        if name == "postgres":
-            procs.send_signal(pid, sig, group=False)
-        else:
-            procs.send_signal(pid, sig)
+        procs.send_signal(pid, sig)  # the whole group: PostgreSQL's backends must not outlive their postmaster
         procs.wait_until(lambda: not procs.is_alive(pid), 10)
         self._forget(name)
         (self.pids / f"{name}.pid").unlink(missing_ok=True)

@@ -64,6 +64,7 @@ class Postgres:
                  "--encoding=UTF8", "--locale=C.UTF-8"],
                 "initdb",
             )
+        self._clear_stale_lock()
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} -c fsync=on"
         self._run(
             [str(bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "30",
@@ -74,6 +75,17 @@ class Postgres:
         self.pidfile.parent.mkdir(parents=True, exist_ok=True)
         self.pidfile.write_text(str(pid))
         self._ensure_database(bindir)
+
+    def _clear_stale_lock(self) -> None:
+        """After a crash the lock files name a dead postmaster; a zombie one still passes PostgreSQL's own
+        kill(pid, 0) check, because PID 1 here reaps slowly, so judge it from /proc instead."""
+        for lock in [self.data / "postmaster.pid", *self.sockets.glob(".s.PGSQL.*.lock")]:
+            try:
+                pid = int(lock.read_text().splitlines()[0])
+            except (FileNotFoundError, ValueError, IndexError):
+                continue
+            if not procs.is_alive(pid):
+                lock.unlink(missing_ok=True)
 
     def _ensure_database(self, bindir: Path) -> None:
         psql = shutil.which("psql") or str(bindir / "psql")

@@ -25,6 +25,9 @@ def main() -> None:
         log_config=None,
         access_log=config.log_level == "DEBUG",
         timeout_graceful_shutdown=3,
+        # The gateway is the edge: a client's X-Forwarded-For must not choose its rate-limit bucket.
+        # Services behind it keep trusting loopback, where the gateway sets that header itself.
+        proxy_headers=name != "gateway",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -70,6 +71,8 @@ def build_app(config: ServiceConfig) -> FastAPI:
     }
     app = create_service_app(config, public_name=PUBLIC_NAME, dependencies=dependencies)
     log = app.state.log
+    # The worker polls governance several times a second; one INFO line per request would drown the log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if config.fault("no-seed"):
         log.warning("no-seed fault: templates and agent profiles are not seeded")
     else:

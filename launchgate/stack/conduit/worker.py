@@ -11,6 +11,7 @@ import threading
 from launchgate.stack.conduit.workflow import DAO_SUBMIT, DAO_VOTE, DELIVERING, LOCAL_STAGES, Workflow
 
 POLL_INTERVAL_S = 0.1
+MAX_IDLE_S = 5.0
 
 
 class CampaignWorker:
@@ -43,12 +44,20 @@ class CampaignWorker:
 
     def _run(self) -> None:
         log = self.workflow.log
+        failures = 0
         while not self._stop.is_set():
+            wait = self.interval
             try:
                 self.run_once()
-            except Exception:  # the database may be down: log, wait, retry; the worker must not die
-                log.exception("campaign worker pass failed")
-            self._wake.wait(self.interval)
+                failures = 0
+            except Exception as exc:  # the database may be down: log, back off, retry; the worker must not die
+                failures += 1
+                wait = min(MAX_IDLE_S, self.interval * 2**failures)
+                if failures == 1:
+                    log.exception("campaign worker pass failed; retrying with back-off")
+                else:
+                    log.warning("campaign worker pass failed again (%s); next try in %.1f s", type(exc).__name__, wait)
+            self._wake.wait(wait)
             self._wake.clear()
 
     def run_once(self) -> None:

@@ -14,6 +14,8 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI, Request
 from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from launchgate.stack.config import ServiceConfig
 from launchgate.stack.gateway.identity import (
@@ -50,6 +52,16 @@ class _ClientHolder:
         if self._client is None:
             raise RuntimeError("gateway HTTP client used outside the app lifespan")
         return self._client
+
+
+class ProxyRoute(Route):
+    """A plain Starlette route: nothing to validate, so FastAPI's per-request work is skipped (~20% of
+    the gateway's CPU per call). FastAPI records only its own routes in scope["route"], which the kit's
+    metrics read for the route label; this one records itself, so labels stay one per template."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self
+        await super().handle(scope, receive, send)
 
 
 def upstream_answers(probe: httpx.Client, url: str) -> DependencyCheck:
@@ -122,7 +134,7 @@ def build_app(config: ServiceConfig) -> FastAPI:
         endpoint = proxy_endpoint(entry)
         # Two templates per prefix: the metrics route label stays one per prefix, whatever the path.
         for template in (entry.prefix, entry.prefix + "/{rest:path}"):
-            app.add_api_route(template, endpoint, methods=METHODS, include_in_schema=False)
+            app.router.routes.append(ProxyRoute(template, endpoint, methods=METHODS))
     return app
 
 
