@@ -43,8 +43,10 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     start = math.floor(lo / step) * step
     ticks, t = [], start
-    while t <= hi + step * 0.5 and len(ticks) < 20:
+    while len(ticks) < 20:
         ticks.append(round(t, 10))
+        if t >= hi - 1e-12:  # the last tick covers the highest value
+            break
         t += step
     return ticks
 

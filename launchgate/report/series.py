@@ -71,17 +71,10 @@ def soak_series(run_dir: Path, records: list[Evidence], clean: Callable[[str], s
     for rec in records:
         if rec.kind == "measurement" and rec.details.get("series"):
             _collect_record_series(rec.details["series"], raw)
+    spans = [(min(p[0] for p in pts), max(p[0] for p in pts)) for pts in raw.values() if pts]
     path = find_soak_db(run_dir)
-    db = None
-    if path is not None:
-        try:
-            db = SoakDb(path)
-        except sqlite3.Error as exc:
-            out.notes.append(f"{path.name}: cannot read samples: {exc}")
+    db = _open(path, spans, out) if path is not None else None
     try:
-        spans = [(min(p[0] for p in pts), max(p[0] for p in pts)) for pts in raw.values() if pts]
-        if db is not None and (span := db.span()) is not None:
-            spans.append(span)
         if not spans:
             return out
         t0, t1 = min(s[0] for s in spans), max(s[1] for s in spans)
@@ -92,16 +85,34 @@ def soak_series(run_dir: Path, records: list[Evidence], clean: Callable[[str], s
                 _add(buckets[key], int((ts - t0) / width), value, 1)
         if raw:
             out.sources.append("measurement evidence (details.series)")
-        if db is not None:
-            db.read(t0, width, buckets)
-            out.sources.append(f"{path.relative_to(run_dir)} ({'indexed' if db.indexed else 'not indexed: slow'})")
-    except sqlite3.Error as exc:
-        out.notes.append(f"{path.name if path else 'soak.sqlite'}: cannot read samples: {exc}")
+        if db is not None and path is not None:
+            try:
+                db.read(t0, width, buckets)
+                out.sources.append(f"{path.relative_to(run_dir)} ({'indexed' if db.indexed else 'not indexed: slow'})")
+            except sqlite3.Error as exc:
+                out.notes.append(f"{path.name}: cannot read samples: {exc}")
+        out.charts = _charts(buckets, t0, t1, width, clean)
+        return out
     finally:
         if db is not None:
             db.close()
-    out.charts = _charts(buckets, t0, t1, width, clean)
-    return out
+
+
+def _open(path: Path, spans: list[tuple[float, float]], out: SoakSeries) -> SoakDb | None:
+    try:
+        db = SoakDb(path)
+    except sqlite3.Error as exc:
+        out.notes.append(f"{path.name}: cannot read samples: {exc}")
+        return None
+    try:
+        span = db.span()
+    except sqlite3.Error as exc:
+        db.close()
+        out.notes.append(f"{path.name}: cannot read samples: {exc}")
+        return None
+    if span is not None:
+        spans.append(span)
+    return db
 
 
 class SoakDb:
@@ -119,10 +130,9 @@ class SoakDb:
     def _pairs(self) -> list[tuple[str, str]]:
         """Each (metric, service) by skipping along the index: a few dozen seeks, not a scan."""
         pairs: list[tuple[str, str]] = []
-        query = ("SELECT metric, service FROM samples WHERE metric > ? OR (metric = ? AND service > ?) "
-                 "ORDER BY metric, service LIMIT 1")
+        query = "SELECT metric, service FROM samples WHERE (metric, service) > (?, ?) ORDER BY metric, service LIMIT 1"
         last = ("", "")
-        while (row := self.conn.execute(query, (last[0], last[0], last[1])).fetchone()) is not None:
+        while (row := self.conn.execute(query, last).fetchone()) is not None:
             last = (str(row[0]), str(row[1]))
             pairs.append(last)
             if len(pairs) > 10_000:

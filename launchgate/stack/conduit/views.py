@@ -95,7 +95,7 @@ def _dao_approval(c: Campaign) -> dict[str, Any]:
         "proposalId": c.dao_proposal_id,
         "proposalStatus": c.dao_status,
         "attempts": c.dao_attempts,
-        "lastCheckedAt": iso(c.dao_checked_at),
+        "statusUpdatedAt": iso(c.dao_checked_at),
         "error": c.dao_error,
     }
 

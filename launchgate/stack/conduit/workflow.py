@@ -78,6 +78,7 @@ LOCAL_STAGES = (RECEIVED, OPTIMIZED, APPROVED, SCHEDULED)
 WORK_STAGES = (*LOCAL_STAGES, DAO_SUBMIT, DAO_VOTE, DELIVERING)
 DEFAULT_SENDER = "campaigns@conduit.371os.local"
 DAO_POLL_S = 0.25
+MAX_DAO_POLL_S = 2.0
 MAX_BACKOFF_S = 5.0
 SENDS_PER_PASS = 200  # per campaign and worker pass, so one big campaign does not starve the others
 
@@ -136,6 +137,7 @@ class Workflow:
         # When a campaign's next network step is due (monotonic), for polling and retry back-off.
         self._due: dict[str, float] = {}
         self._failures: dict[str, int] = {}
+        self._polls: dict[str, int] = {}  # unchanged DAO polls in a row, per campaign
 
     # ---- creation and local steps ------------------------------------------------------------------
 
@@ -440,13 +442,18 @@ class Workflow:
             self._dao_error(campaign_id, str(exc))
             return
         self._recovered(campaign_id)
-        self._later(campaign_id, DAO_POLL_S)
         with self.lock:
             with self.db.session() as s:
                 c = s.get(Campaign, campaign_id)
                 if c is None or c.stage != DAO_VOTE:
                     return
                 changed = c.dao_status != status
+                # Poll fast while a vote is fresh, slower as it drags on; write only what changed.
+                polls = 0 if changed else self._polls.get(campaign_id, 0) + 1
+                self._polls[campaign_id] = polls
+                self._later(campaign_id, min(MAX_DAO_POLL_S, DAO_POLL_S * 1.05**polls))
+                if not changed and c.dao_error is None:
+                    return
                 c.dao_status, c.dao_error, c.dao_checked_at = status, None, now()
                 if status == "executed":
                     self._activity(s, c, "dao_executed", f"DAO proposal {proposal_id} executed", True)
@@ -661,6 +668,7 @@ class Workflow:
         if stage in (COMPLETED, REJECTED, FAILED):
             self._due.pop(c.id, None)
             self._failures.pop(c.id, None)
+            self._polls.pop(c.id, None)
         self._activity(s, c, f"campaign_{stage}", summary, approved)
 
     def _activity(self, s: Session, c: Campaign, kind: str, summary: str, approved: bool | None = None) -> None:

@@ -112,12 +112,17 @@ class Authenticator:
         if task is None:
             task = asyncio.create_task(self._verify_key(key))
             self._inflight[digest] = task
-            task.add_done_callback(lambda _t: self._inflight.pop(digest, None))
+            task.add_done_callback(lambda t: self._settled(digest, t))
         # shield: one waiter's cancellation (client went away) must not cancel the others' answer.
         caller = await asyncio.shield(task)
         if caller is not None:
             self._cache.put(digest, caller)
         return caller
+
+    def _settled(self, digest: str, task: asyncio.Task[Caller | None]) -> None:
+        self._inflight.pop(digest, None)
+        if not task.cancelled():
+            task.exception()  # marks a failure as seen even when every waiter has gone away
 
 
 def platform_key_verifier(client: Callable[[], httpx.AsyncClient], platform_url: str, internal_token: str) -> Verifier:

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from launchgate.stack.gateway.transport import AiohttpTransport
 from launchgate.stack.kit.auth import Caller, internal_headers
 
-# Never copied from the client: hop-by-hop headers, what httpx recomputes, the caller's credentials
+# Never copied from the client: hop-by-hop headers, what the client recomputes, the caller's credentials
 # (the gateway has turned them into X-LG-* identity), and X-Forwarded-* which we set ourselves.
 DROP_REQUEST_HEADERS = frozenset(
     {
@@ -63,7 +63,6 @@ def upstream_headers(request: Request, caller: Caller | None, internal_token: st
     if caller is not None:
         out.extend((k.lower().encode(), v.encode()) for k, v in internal_headers(internal_token, caller).items())
     return out
-
 
 
 async def forward(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
 from collections.abc import Callable
@@ -43,8 +42,12 @@ def create_service_app(
     public_name: str | None = None,
     dependencies: dict[str, DependencyCheck] | None = None,
     open_routes: bool = False,
+    inject_faults: bool = True,
 ) -> FastAPI:
-    """A FastAPI app with the behaviour every service shares. Routers are added by the caller."""
+    """A FastAPI app with the behaviour every service shares. Routers are added by the caller.
+
+    `inject_faults=False` for the gateway: the services behind it misbehave, so faults are not applied twice.
+    """
     log = setup_logging(
         config.service, config.log_level, config.secrets.values(), redact=not config.fault("leak-secret")
     )
@@ -64,7 +67,7 @@ def create_service_app(
     @app.middleware("http")
     async def observe(request: Request, call_next):  # type: ignore[no-untyped-def]
         start = time.perf_counter()
-        is_api = request.url.path.startswith("/api/")
+        is_api = inject_faults and request.url.path.startswith("/api/")
         status = 500
         try:
             if is_api:
@@ -184,5 +187,3 @@ async def _inject_faults(config: ServiceConfig, app: FastAPI, leak: list[bytes],
         raise _InjectedError
 
 
-def quiet_logger(name: str) -> logging.Logger:
-    return logging.getLogger(f"launchgate.{name}")

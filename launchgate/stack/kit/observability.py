@@ -46,6 +46,8 @@ def setup_logging(service: str, level: str, secrets: list[str], redact: bool = T
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request at INFO: noise under load, and URLs are not for every log level.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         lg = logging.getLogger(name)
         lg.handlers[:] = []
