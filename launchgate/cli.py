@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from launchgate.gates.loader import GatesConfigError, load_gates
+from launchgate.report.build import ReportError, report_command
+from launchgate.runner import PROJECT_ROOT, RunError, new_run_dir, run_features
 from launchgate.stack.faults import FAULTS, UnknownFaultError, parse_faults
 from launchgate.stack.layout import DEFAULT_PORT_BASE
 from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
 from launchgate.stack.procs import StackError
+from launchgate.targets import TargetError, load_target
 
 EXIT_USAGE = 2
+GATES_FILE = PROJECT_ROOT / "gates.yaml"
 
 
 class UsageError(Exception):
@@ -68,6 +74,31 @@ def cmd_stack_logs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    faults = sorted(parse_faults(args.faults))
+    if faults:
+        os.environ["LAUNCHGATE_FAULTS"] = ",".join(faults)
+    gates = _gate_list(args.gates)
+    # A bad target or gates.yaml stops the run before anything starts or any directory is made.
+    load_target(args.target)
+    load_gates(Path(args.gates_file))
+    run_dir = new_run_dir(Path(args.reports_dir), args.target)
+    print(f"launchgate: running the gate suite against {args.target} into {run_dir}")
+    run_features(args.target, run_dir, args.port_base, args.pytest_args)
+    return report_command(run_dir, Path(args.gates_file), gates)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run)
+    if not run_dir.is_dir() and (Path(args.reports_dir) / args.run).is_dir():
+        run_dir = Path(args.reports_dir) / args.run
+    return report_command(run_dir, Path(args.gates_file), _gate_list(args.gates))
+
+
+def _gate_list(text: str | None) -> list[str] | None:
+    return [g.strip() for g in text.split(",") if g.strip()] if text else None
+
+
 def cmd_faults(_args: argparse.Namespace) -> int:
     for fault in FAULTS.values():
         print(f"{fault.name:<20} {fault.criterion:<26} {fault.effect}")
@@ -101,6 +132,23 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-n", "--lines", type=int, default=40)
     logs.set_defaults(func=cmd_stack_logs)
 
+    run = sub.add_parser("run", help="the main job: run the gate suite against a target and score it")
+    run.add_argument("--target", default=os.environ.get("LAUNCHGATE_TARGET", "reference"))
+    run.add_argument("--gates", help="comma-separated gates to decide (default: all)")
+    run.add_argument("--gates-file", default=str(GATES_FILE))
+    run.add_argument("--reports-dir", default="reports")
+    run.add_argument("--port-base", type=int, help="port base of the reference stack the run starts")
+    run.add_argument("--faults", default="", help="fault switches for the reference stack (a demonstration)")
+    run.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
+    run.set_defaults(func=cmd_run)
+
+    report = sub.add_parser("report", help="rebuild a run's report from its stored evidence alone")
+    report.add_argument("run", help="run directory, or a run id under --reports-dir")
+    report.add_argument("--gates", help="comma-separated gates to decide (default: all)")
+    report.add_argument("--gates-file", default=str(GATES_FILE))
+    report.add_argument("--reports-dir", default="reports")
+    report.set_defaults(func=cmd_report)
+
     sub.add_parser("faults", help="list the fault switches and the criterion each must trip").set_defaults(
         func=cmd_faults
     )
@@ -112,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except (StackError, UsageError, UnknownFaultError) as exc:
+    except (StackError, UsageError, UnknownFaultError, TargetError, RunError, GatesConfigError, ReportError) as exc:
         print(f"launchgate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from launchgate.targets import load_target
-
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+EXIT_LINE = re.compile(r"Exit: launchgate: (.*?) !?$")  # how pytest prints our pytest.exit() message
 PYTEST_USAGE_CODES = {2, 3, 4}  # interrupted / internal error / usage error, or our pytest.exit(2)
 
 
@@ -31,7 +31,6 @@ def new_run_dir(reports: Path, target: str) -> Path:
 
 def run_features(target: str, run_dir: Path, port_base: int | None, extra: list[str]) -> int:
     """pytest features/ in its own process (browser and load tools must not share it), logged to the run dir."""
-    load_target(target)  # fail fast, with the profile's own error, before starting anything
     args = [
         sys.executable, "-m", "pytest", str(PROJECT_ROOT / "features"),
         f"--target={target}", f"--run-dir={run_dir}",
@@ -48,11 +47,12 @@ def run_features(target: str, run_dir: Path, port_base: int | None, extra: list[
         for line in proc.stdout:
             out.write(line)
             sys.stdout.write(line)
-            if line.startswith("launchgate:"):
-                last = line.strip()
+            found = EXIT_LINE.search(line)
+            if found:
+                last = found.group(1)
         code = proc.wait()
     if code in PYTEST_USAGE_CODES and last:
-        raise RunError(last.removeprefix("launchgate: "))
+        raise RunError(last)
     if code in PYTEST_USAGE_CODES:
         raise RunError(f"the gate suite could not run (pytest exit {code}); see {log}")
     return code

@@ -189,8 +189,9 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 
 def _session_of(item: pytest.Item) -> TargetSession | None:
+    # pytest-bdd asks for step fixtures on the fly, so `target_session` is not in item.fixturenames.
     request = getattr(item, "_request", None)
-    if request is None or "target_session" not in getattr(item, "fixturenames", ()):
+    if request is None:
         return None
     try:
         return request.getfixturevalue("target_session")
