@@ -13,6 +13,7 @@ from typing import Any
 
 TARGETS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "targets"
 API_AREAS = ("email", "governance", "identity", "social", "feedback")
+SLI_MODES = ("beside", "instead")
 
 
 class TargetError(Exception):
@@ -37,6 +38,40 @@ class Chain:
 
 
 @dataclass(frozen=True)
+class Monitoring:
+    """[monitoring]: where the target's Prometheus is, so that SLIs can be read with PromQL."""
+
+    prometheus: str
+    selector: str = ""  # label matchers added to every SLI query, e.g. 'stack="reference"'
+    service_label: str = "job"  # the label that names a service in `up` and the HTTP metrics
+    # beside: Prometheus SLI records sit next to the harness's own probes; instead: they are the ones scored.
+    slis: str = "beside"
+
+
+@dataclass(frozen=True)
+class LoadRoute:
+    """One route of the [load] table: `"METHOD AREA /path/{placeholder}"`, AREA an [api] area or a service."""
+
+    method: str
+    area: str
+    path: str
+
+    @property
+    def name(self) -> str:
+        """The label load statistics group by: the template, not each id."""
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class LoadProfile:
+    """What load users do against this target: route templates per task, and the user mix's weights."""
+
+    routes: dict[str, LoadRoute]
+    weights: dict[str, int]
+    settings: dict[str, Any] = field(default_factory=dict)  # other scalar keys of [load], e.g. wait times
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     path: Path
@@ -53,6 +88,7 @@ class Target:
     capabilities: frozenset[str] = frozenset()
     files: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    monitoring: Monitoring | None = None
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -61,6 +97,19 @@ class Target:
         """A secret named by the profile's auth section, read from the environment."""
         name = self.auth.get(key)
         return os.environ.get(name) if name else None
+
+    def base_url(self, area: str) -> str | None:
+        """The base URL of an [api] area, else of a [services] entry of that name."""
+        if area in self.api:
+            return self.api[area]
+        service = self.services.get(area)
+        return service.url if service else None
+
+    def load_url(self, key: str) -> str | None:
+        """The absolute URL template of load route `key`, or None when the profile has no such route."""
+        route = self.load.routes.get(key) if self.load else None
+        base = self.base_url(route.area) if route else None
+        return base + route.path if route and base else None
 
 
 def available_targets(directory: Path = TARGETS_DIR) -> list[str]:
@@ -103,6 +152,17 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
             private_key_env=c.text("private_key_env", ""),
             allow_mainnet_writes=c.flag("allow_mainnet_writes", False),
         )
+    monitoring = None
+    if "monitoring" in data:
+        m = _Fields(reader.table("monitoring"), path, "monitoring")
+        monitoring = Monitoring(
+            prometheus=m.url("prometheus"),
+            selector=m.text("selector", ""),
+            service_label=m.text("service_label", "job"),
+            slis=m.text("slis", "beside"),
+        )
+        if monitoring.slis not in SLI_MODES:
+            raise TargetError(f"{path}: field monitoring.slis must be 'beside' or 'instead', found {monitoring.slis!r}")
     environment = reader.text("environment")
     if environment not in ("mock", "production"):
         raise TargetError(f"{path}: field environment must be 'mock' or 'production', found {environment!r}")
@@ -122,6 +182,7 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
         capabilities=frozenset(reader.strings("capabilities", [])),
         files={k: str(v) for k, v in reader.table("files", required=False).items()},
         raw=data,
+        monitoring=monitoring,
     )
 
 

@@ -16,14 +16,15 @@ from launchgate.stack.config import Secrets
 from launchgate.stack.kit.auth import issue_token
 from launchgate.stack.manager import Stack, StackOptions
 
-# Each xdist worker gets its own band of ports; each extra stack in a worker the next slot in it.
+# Each xdist worker gets its own band of ports, each stack in a worker the next 10-port slot in it. Bands stay
+# below 32768, where the kernel's ephemeral ports begin: a client socket must never hold a service port.
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 _PORT_SLOTS = itertools.count(0)
-_BASE = int(os.environ.get("LAUNCHGATE_TEST_PORT_BASE", "28400"))
+_BASE = int(os.environ.get("LAUNCHGATE_TEST_PORT_BASE", "20000"))
 
 
 def next_port_base() -> int:
-    return _BASE + _WORKER * 400 + next(_PORT_SLOTS) * 20
+    return _BASE + _WORKER * 2000 + next(_PORT_SLOTS) * 10
 
 
 @dataclass

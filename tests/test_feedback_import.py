@@ -93,8 +93,7 @@ def test_json_lines_and_a_plain_array(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_text('{"tester": "a", "rating": 4}\n\n{"tester": "b", "rating": 0}\n{oops\n')
     answers, rejected = parse_feedback(tmp_path / "a.jsonl")
     assert [a.tester for a in answers] == ["a"]
-    assert [(r.line, r.reason.split(":")[0]) for r in rejected] == [(3, "rating 0 is not a whole number from 1 to 5"
-                                                                     .split(":")[0]), (4, "not valid JSON")]
+    assert [(r.line, r.reason[:20]) for r in rejected] == [(3, "rating 0 is not a wh"), (4, "not valid JSON: Expe")]
     (tmp_path / "b.json").write_text('[{"tester": "a", "rating": "maybe"}]')
     answers, rejected = parse_feedback(tmp_path / "b.json")
     assert not answers and rejected[0].reason == "rating 'maybe' is neither 1-5 nor yes/no"

@@ -32,7 +32,9 @@ def rec(kind: str, name: str = "r", outcome: str = "passed", *, criterion: str |
                     value=value, unit=unit, started=iso(start), finished=iso(start + duration), details=details)
 
 
-def scenarios(criterion: str, passed: int, failed: int = 0, skipped: int = 0, tags: tuple[str, ...] = ()) -> list[Evidence]:
+def scenarios(
+    criterion: str, passed: int, failed: int = 0, skipped: int = 0, tags: tuple[str, ...] = ()
+) -> list[Evidence]:
     out = [rec("scenario", f"ok {i}", criterion=criterion, tags=list(tags)) for i in range(passed)]
     out += [rec("scenario", f"bad {i}", "failed", criterion=criterion, tags=list(tags), error="AssertionError: no",
                 steps=[{"keyword": "Then", "name": "it works", "line": 3, "status": "failed", "error": "no"}])
@@ -78,11 +80,11 @@ def test_pass_warning_fail_by_threshold() -> None:
     cfg = config(RATIO)
     _, c = only(cfg, scenarios("c.ratio", 19, 1))
     assert (c.verdict, c.value, c.samples) == ("pass", 0.95, 20)
-    assert "meets ≥ 95%" in c.reason and c.threshold_text == "≥ 95%"
+    assert c.reason == "19 of 20 scenarios passed (95%); target at least 95% met." and c.threshold_text == "≥ 95%"
     _, c = only(cfg, scenarios("c.ratio", 17, 3))
     assert c.verdict == "warning" and "warning band" in c.reason
     _, c = only(cfg, scenarios("c.ratio", 7, 3))
-    assert c.verdict == "fail" and "70%" in c.reason
+    assert c.verdict == "fail" and c.reason == "7 of 10 scenarios passed (70%); target at least 95% not met."
     assert [e.outcome for e in c.evidence[:3]] == ["failed"] * 3
     assert c.evidence[0].steps[0]["error"] == "no" and c.evidence[0].error == "AssertionError: no"
 
@@ -263,7 +265,8 @@ def test_campaigns_confirmed_counts_distinct_passed_campaigns_with_tx_links() ->
         h = "0x" + f"{i:064x}"
         return rec("chain", "anchor", outcome, subject=subject, subject_kind=kind, tx_hash=h,
                    explorer_url=f"https://explorer.test/tx/{h}")
-    records = [tx(i, f"camp-{i % 9}") for i in range(12)] + [tx(50, "camp-x", outcome="failed"), tx(51, "p", "proposal")]
+    records = [tx(i, f"camp-{i % 9}") for i in range(12)]
+    records += [tx(50, "camp-x", outcome="failed"), tx(51, "p", "proposal")]
     _, c = only(cfg, records)
     assert (c.verdict, c.value) == ("fail", 9)
     _, c = only(cfg, [*records, tx(60, "camp-9")])

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from launchgate.bdd.session import TargetSession, check_reachable, shift_ports, start_managed_stack
+from launchgate.bdd.session import TargetSession, check_reachable, managed_stack, shift_ports
 from launchgate.drivers.errors import DriverError
 from launchgate.gates.evidence import Evidence, EvidenceWriter, now_iso
 from launchgate.stack.layout import DEFAULT_PORT_BASE
@@ -62,15 +62,15 @@ def target_session(pytestconfig: pytest.Config) -> Iterator[TargetSession]:
         target = load_target(name)
     except TargetError as exc:
         pytest.exit(f"launchgate: {exc}", returncode=2)
-    stack = None
+    stack, owned = None, False
     try:
         if target.managed:
             port_base = pytestconfig.getoption("--stack-port-base")
-            stack = start_managed_stack(run_dir, port_base)
+            stack, owned = managed_stack(run_dir, port_base)
             target = shift_ports(target, port_base)
         check_reachable(target)
     except (StackError, DriverError) as exc:
-        if stack is not None:
+        if owned and stack is not None:
             stack.down()
         pytest.exit(f"launchgate: {exc}", returncode=2)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -79,7 +79,7 @@ def target_session(pytestconfig: pytest.Config) -> Iterator[TargetSession]:
         yield session
     finally:
         session.close()
-        if stack is not None:
+        if owned and stack is not None:
             stack.down()
 
 

@@ -19,8 +19,8 @@ from launchgate.drivers.http import ApiClient
 from launchgate.drivers.identity import IdentityDriver
 from launchgate.drivers.mail import MailSink
 from launchgate.gates.evidence import EvidenceWriter
-from launchgate.stack.layout import DEFAULT_PORT_BASE
-from launchgate.stack.manager import Stack, StackOptions
+from launchgate.stack.layout import DEFAULT_PORT_BASE, SERVICE_NAMES
+from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
 from launchgate.targets import Chain, Service, Target
 
 VOTERS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "seed" / "voters.yml"
@@ -39,7 +39,10 @@ def shift_ports(target: Target, port_base: int) -> Target:
     services = {n: Service(n, move(s.url), s.health_path) for n, s in target.services.items()}
     api = {area: move(url) for area, url in target.api.items()}
     chain = dataclasses.replace(target.chain, rpc=move(target.chain.rpc)) if target.chain else None
-    return dataclasses.replace(target, services=services, api=api, chain=chain)
+    monitoring = target.monitoring
+    if monitoring is not None:
+        monitoring = dataclasses.replace(monitoring, prometheus=move(monitoring.prometheus))
+    return dataclasses.replace(target, services=services, api=api, chain=chain, monitoring=monitoring)
 
 
 @dataclass
@@ -135,8 +138,13 @@ def check_reachable(target: Target) -> None:
             raise UnreachableError(url, f"{type(exc).__name__} (is the {target.name} target running?)") from exc
 
 
-def start_managed_stack(run_dir: Path, port_base: int) -> Stack:
+def managed_stack(run_dir: Path, port_base: int) -> tuple[Stack, bool]:
+    """The reference stack for a run: the one `launchgate stack up` left running on these ports if any
+    (not ours to stop), else a new one in the run directory (ours)."""
+    existing = Stack(DEFAULT_STATE_DIR)
+    if existing.options.port_base == port_base and set(existing.running()) >= {"anvil", *SERVICE_NAMES}:
+        return existing, False
     faults = [f for f in os.environ.get("LAUNCHGATE_FAULTS", "").split(",") if f]
     stack = Stack(run_dir / "stack", StackOptions(port_base=port_base, faults=faults))
     stack.up()
-    return stack
+    return stack, True

@@ -59,6 +59,17 @@ def fmt_threshold(threshold: Threshold | None, unit: str | None) -> str:
     return threshold.text()
 
 
+_WORDS = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than", "==": "exactly", "!=": "not"}
+
+
+def fmt_target(threshold: Threshold | None, unit: str | None) -> str:
+    """'at least 95%', 'exactly 0', 'at least 72 h': the threshold in words, for reasons."""
+    if threshold is None:
+        return ""
+    text = fmt_threshold(threshold, unit)
+    return f"{_WORDS[threshold.op]} {text.split(' ', 1)[1]}"
+
+
 def fmt_score(pct: float | None) -> str:
     """Truncated, not rounded: 89.96% must not read as the 90% it failed to reach."""
     if pct is None:

@@ -24,7 +24,15 @@ from launchgate.gates.aggregate import (
     select,
 )
 from launchgate.gates.evidence import Evidence, now_iso
-from launchgate.gates.formatting import fmt_duration, fmt_percent, fmt_score, fmt_threshold, fmt_value, plural
+from launchgate.gates.formatting import (
+    fmt_duration,
+    fmt_percent,
+    fmt_score,
+    fmt_target,
+    fmt_threshold,
+    fmt_value,
+    plural,
+)
 from launchgate.gates.model import COUNT_AGGREGATES, Criterion, Gate, GatesConfig, Waiver
 from launchgate.gates.verdicts import (
     SCORE_POINTS,
@@ -158,7 +166,7 @@ def _classify(crit: Criterion, value: float) -> Verdict:
 def _judge(crit: Criterion, agg: Aggregated, samples: int, duration: float | None) -> tuple[Verdict, str]:
     """The verdict the evidence supports, and why, in plain words."""
     unit = agg.unit
-    needed = fmt_threshold(crit.pass_, unit)
+    target = fmt_target(crit.pass_, unit)
     if agg.value is None:
         return "inconclusive", f"No evidence: {_no_data(crit, agg)}. It cannot pass without evidence."
     measured = _classify(crit, agg.value)
@@ -167,7 +175,7 @@ def _judge(crit: Criterion, agg: Aggregated, samples: int, duration: float | Non
     # An upper bound on a count that only grows stays broken whatever evidence follows: decide now.
     final_breach = measured == "fail" and crit.aggregate in COUNT_AGGREGATES and crit.pass_.breach_is_final
     if final_breach:
-        return "fail", f"{said}: {shown} where {needed} is required."
+        return "fail", f"{said}; target {target} not met, and more evidence cannot change that."
     if samples < crit.min_samples:
         return "inconclusive", (
             f"{said}. Only {plural(samples, 'sample')}; at least {crit.min_samples:,} are needed before "
@@ -185,11 +193,11 @@ def _judge(crit: Criterion, agg: Aggregated, samples: int, duration: float | Non
             f"so this cannot pass yet."
         )
     if measured == "pass":
-        return "pass", f"{said}: meets {needed}."
+        return "pass", f"{said}; target {target} met."
     if measured == "warning":
-        band = fmt_threshold(crit.warning, unit)
-        return "warning", f"{said}: short of the {needed} needed, within the warning band {band}."
-    return "fail", f"{said}: {shown} does not meet {needed}."
+        band = fmt_target(crit.warning, unit)
+        return "warning", f"{said}; target {target} not met, but within the warning band ({band})."
+    return "fail", f"{said}; target {target} not met."
 
 
 def _so_far(measured: Verdict) -> str:

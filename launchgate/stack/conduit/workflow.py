@@ -155,9 +155,7 @@ class Workflow:
             budget_max_cost=data.budget.maxCost,
             budget_currency=data.budget.currency,
             agent_requirements=data.agentRequirements.model_dump() if data.agentRequirements else None,
-            scheduled_at=data.scheduledAt
-            if data.scheduledAt is None or data.scheduledAt.tzinfo
-            else data.scheduledAt.replace(tzinfo=UTC),
+            scheduled_at=_aware(data.scheduledAt),  # a naive time is taken as UTC
             requires_dao=body.requiresDAOApproval,
             approval_mode=body.approvalMode,
             recipients=[r.model_dump(exclude_none=True) for r in data.recipients],

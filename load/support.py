@@ -1,0 +1,151 @@
+"""What every launchgate locustfile shares: the plan from the harness, routes, auth, and bounded stats.
+
+The harness (launchgate/soak/) passes everything through the environment, never the command line:
+- LAUNCHGATE_LOAD       JSON: {"routes": {task: {"method", "url", "name"}}, "weights": {...}, "wait": [lo, hi],
+                        "seconds_file": path, ...}; each url is absolute, from the target profile.
+- LAUNCHGATE_LOAD_AUTH  JSON: headers that authenticate the load users (a token or an API key); secret.
+
+Locust's master keeps a per-second counter for every second of the run and a chart history that only grows
+(locust #2045): a 72-hour run must not, so `bounded_stats` trims both. It also writes one JSON line per
+second with the *current* latency distribution (Locust's own history CSV carries cumulative percentiles
+unless --csv-full-history, whose size grows with every endpoint), which the harness ingests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from bisect import bisect_left
+from typing import Any
+
+import gevent
+from locust import events
+from locust.env import Environment
+from locust.runners import LocalRunner, MasterRunner, WorkerRunner
+
+PLAN_ENV = "LAUNCHGATE_LOAD"
+AUTH_ENV = "LAUNCHGATE_LOAD_AUTH"
+# Upper edges (ms) of the latency histogram the harness stores per second; the last bucket is open.
+BUCKET_EDGES_MS = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000,
+                   3000, 5000, 7500, 10000, 15000, 30000, 60000)
+KEEP_SECONDS = 30  # per-second counters older than this are dropped: current rates need the last ~10 s
+
+
+def plan() -> dict[str, Any]:
+    raw = os.environ.get(PLAN_ENV)
+    if not raw:
+        raise RuntimeError(f"{PLAN_ENV} is not set: run this locustfile through `launchgate soak` or `onboard`")
+    return dict(json.loads(raw))
+
+
+def auth_headers() -> dict[str, str]:
+    return {str(k): str(v) for k, v in json.loads(os.environ.get(AUTH_ENV) or "{}").items()}
+
+
+class Route:
+    """One route of the profile's [load] table: method, absolute URL template and the stats name."""
+
+    def __init__(self, spec: dict[str, str]) -> None:
+        self.method = spec["method"]
+        self.url = spec["url"]
+        self.name = spec.get("name") or f"{self.method} {self.url}"
+
+    def format(self, **values: str) -> str:
+        return self.url.format(**values)
+
+
+def routes(config: dict[str, Any]) -> dict[str, Route]:
+    return {key: Route(spec) for key, spec in dict(config.get("routes") or {}).items()}
+
+
+def bucket_of(ms: float) -> int:
+    return bisect_left(BUCKET_EDGES_MS, ms)
+
+
+class FlowCounter:
+    """Counts whole user flows (an onboarded user), summed from the workers on the master."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, list[int]] = {}
+
+    def add(self, name: str, ok: bool) -> None:
+        pair = self.counts.setdefault(name, [0, 0])
+        pair[0] += 1
+        pair[1] += 0 if ok else 1
+
+    def merge(self, other: dict[str, list[int]]) -> None:
+        for name, (n, f) in other.items():
+            pair = self.counts.setdefault(name, [0, 0])
+            pair[0] += n
+            pair[1] += f
+
+
+FLOWS = FlowCounter()
+
+
+@events.report_to_master.add_listener
+def _send_flows(client_id: str, data: dict[str, Any], **_kw: Any) -> None:
+    data["launchgate_flows"] = FLOWS.counts
+    FLOWS.counts = {}
+
+
+@events.worker_report.add_listener
+def _receive_flows(client_id: str, data: dict[str, Any], **_kw: Any) -> None:
+    FLOWS.merge(data.get("launchgate_flows") or {})
+
+
+@events.init.add_listener
+def _bounded_stats(environment: Environment, **_kw: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner) or not isinstance(runner, LocalRunner | MasterRunner):
+        return  # workers send and reset their stats every report: nothing accumulates there
+    path = os.environ.get(PLAN_ENV) and plan().get("seconds_file")
+    gevent.spawn(_seconds_writer, environment, path)
+
+
+def _trim(environment: Environment, now: int) -> None:
+    stats = environment.stats
+    for entry in [*stats.entries.values(), stats.total]:
+        for per_second in (entry.num_reqs_per_sec, entry.num_fail_per_sec):
+            for t in [t for t in per_second if t < now - KEEP_SECONDS]:
+                del per_second[t]
+    del stats.history[:-10]  # the chart history of the web UI, which a headless run never shows
+
+
+def _seconds_writer(environment: Environment, path: str | None) -> None:
+    """Each second: cumulative counts, current rates and percentiles, and the latency histogram of that second."""
+    out = open(path, "a", buffering=1) if path else None  # noqa: SIM115 - lives as long as the process
+    previous: dict[int, int] = {}
+    tick = 0
+    while True:
+        gevent.sleep(1.0 - (time.time() % 1.0))
+        now = int(time.time())
+        tick += 1
+        if tick % 10 == 0:
+            _trim(environment, now)
+        if out is None:
+            continue
+        total = environment.stats.total
+        current = dict(total.response_times)
+        histogram: dict[int, int] = {}
+        for ms, count in current.items():
+            delta = count - previous.get(ms, 0)
+            if delta > 0:
+                b = bucket_of(ms)
+                histogram[b] = histogram.get(b, 0) + delta
+        previous = current if len(current) >= len(previous) else {}  # a stats reset starts over
+        runner = environment.runner
+        line = {
+            "ts": now,
+            "users": runner.user_count if runner is not None else 0,
+            "n": total.num_requests,
+            "f": total.num_failures,
+            "rps": round(total.current_rps or 0.0, 3),
+            "fps": round(total.current_fail_per_sec or 0.0, 3),
+            "p50": total.get_current_response_time_percentile(0.5) or 0,
+            "p95": total.get_current_response_time_percentile(0.95) or 0,
+            "h": histogram,
+            "flows": FLOWS.counts,
+        }
+        out.write(json.dumps(line, separators=(",", ":")) + "\n")

@@ -1,0 +1,50 @@
+"""Every fault switch flips exactly its criterion in the gate suite, and the healthy stack fails none."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from launchgate.faultmatrix import CAUGHT_ELSEWHERE, SuiteOutcome, matrix_rows, run_suite, write_matrix
+from launchgate.stack.faults import FAULTS
+from tests.conftest import next_port_base
+
+SUITE_FAULTS = sorted(set(FAULTS) - set(CAUGHT_ELSEWHERE))
+CONCURRENT_RUNS = 3  # the runs wait on their stacks more than they compute
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str | None, SuiteOutcome]:
+    root = tmp_path_factory.mktemp("matrix")
+    jobs = [(fault, root / (fault or "healthy"), next_port_base()) for fault in [None, *SUITE_FAULTS]]
+    with ThreadPoolExecutor(CONCURRENT_RUNS) as pool:
+        results = list(pool.map(lambda job: run_suite(*job), jobs))
+    expected = {name: FAULTS[name].criterion for name in SUITE_FAULTS}
+    write_matrix(matrix_rows(results, expected), root / "matrix.json")
+    return {r.fault: r for r in results}
+
+
+def test_every_fault_is_caught_somewhere() -> None:
+    for name in CAUGHT_ELSEWHERE:
+        assert name in FAULTS, f"{name} is not a fault switch"
+        test_file = CAUGHT_ELSEWHERE[name].split()[0]
+        assert (Path(__file__).parents[1] / test_file).exists(), f"{name}: {test_file} does not exist yet"
+
+
+def test_healthy_stack_fails_no_criterion(outcomes: dict[str | None, SuiteOutcome]) -> None:
+    healthy = outcomes[None]
+    assert healthy.failing == frozenset(), healthy.log
+    assert healthy.exit_code == 0, healthy.log
+
+
+@pytest.mark.parametrize("fault", SUITE_FAULTS)
+def test_fault_flips_exactly_its_criterion(outcomes: dict[str | None, SuiteOutcome], fault: str) -> None:
+    outcome = outcomes[fault]
+    criterion = FAULTS[fault].criterion
+    assert outcome.failing == frozenset({criterion}), (
+        f"{fault} should fail only {criterion}; failed: {sorted(outcome.failing) or 'nothing'}\n{outcome.log}"
+    )
+    # and every other criterion the healthy run decided still passes
+    assert outcomes[None].passing - {criterion} <= outcome.passing
