@@ -9,9 +9,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from launchgate.gates.feedback_import import FeedbackFileError, feedback_command
 from launchgate.gates.loader import GatesConfigError, load_gates
 from launchgate.report.build import ReportError, report_command
 from launchgate.runner import PROJECT_ROOT, RunError, new_run_dir, run_features
+from launchgate.soak.cli import register as register_soak
+from launchgate.soak.errors import SoakError
 from launchgate.stack.faults import FAULTS, UnknownFaultError, parse_faults
 from launchgate.stack.layout import DEFAULT_PORT_BASE
 from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
@@ -37,9 +40,17 @@ def cmd_stack_up(args: argparse.Namespace) -> int:
         faults=sorted(parse_faults(args.faults)),
         node_env=args.node_env,
         log_level=args.log_level.upper(),
+        provision=args.provision,
+        images=_images(args.image),
+        prometheus=not args.no_prometheus,
+        scrape_interval=args.scrape_interval,
     )
     stack = _stack(args, options)
-    stack.up()
+    try:
+        stack.up()
+    finally:
+        for note in stack.notes:
+            print(f"launchgate: {note}", file=sys.stderr)
     print(f"reference 371OS is up (state {stack.state_dir})")
     for row in stack.status():
         print(f"  {row['name']:<11} pid {row['pid']!s:<8} 127.0.0.1:{row['port']:<6} {row['state']}")
@@ -47,10 +58,23 @@ def cmd_stack_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _images(pairs: list[str]) -> dict[str, str]:
+    images = {}
+    for pair in pairs:
+        name, sep, ref = pair.partition("=")
+        if not sep or not ref or name not in ("postgres", "anvil", "prometheus"):
+            raise UsageError(f"--image takes NAME=REF with NAME one of postgres, anvil, prometheus; found {pair!r}")
+        images[name] = ref
+    return images
+
+
 def cmd_stack_down(args: argparse.Namespace) -> int:
-    stopped = _stack(args).down()
+    stack = _stack(args)
+    stopped = stack.down()
     print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
-    return 0
+    for note in stack.notes:
+        print(f"launchgate: {note}", file=sys.stderr)
+    return EXIT_USAGE if stack.notes else 0
 
 
 def cmd_stack_status(args: argparse.Namespace) -> int:
@@ -89,10 +113,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    run_dir = Path(args.run)
-    if not run_dir.is_dir() and (Path(args.reports_dir) / args.run).is_dir():
-        run_dir = Path(args.reports_dir) / args.run
+    run_dir = _run_dir(args.run, args.reports_dir)
     return report_command(run_dir, Path(args.gates_file), _gate_list(args.gates))
+
+
+def cmd_feedback_import(args: argparse.Namespace) -> int:
+    run_dir = _run_dir(args.run, args.reports_dir)
+    if not run_dir.is_dir():
+        raise UsageError(f"no run directory {args.run!r} (looked in {args.reports_dir}/)")
+    code = feedback_command(Path(args.file), run_dir.resolve(), testers=args.testers)
+    print(f"rebuild the report with: launchgate report {run_dir}")
+    return code
+
+
+def _run_dir(run: str, reports_dir: str) -> Path:
+    path = Path(run)
+    return path if path.is_dir() else Path(reports_dir) / run
 
 
 def _gate_list(text: str | None) -> list[str] | None:
@@ -122,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--faults", default="", help="comma-separated fault switches (see `launchgate faults`)")
     up.add_argument("--node-env", default="development")
     up.add_argument("--log-level", default="INFO")
+    up.add_argument("--provision", choices=["local", "containers"], default="local",
+                    help="dependencies (anvil, PostgreSQL, Prometheus) as local processes or as containers")
+    up.add_argument("--image", action="append", default=[], metavar="NAME=REF",
+                    help="containers: the image for postgres, anvil or prometheus (repeatable)")
+    up.add_argument("--no-prometheus", action="store_true", help="do not start Prometheus")
+    up.add_argument("--scrape-interval", type=float, default=5.0, help="Prometheus scrape interval, seconds")
     up.set_defaults(func=cmd_stack_up)
     with_state(stack_sub.add_parser("down", help="stop every process by PID")).set_defaults(func=cmd_stack_down)
     status = with_state(stack_sub.add_parser("status", help="PIDs, ports and health"))
@@ -149,9 +191,22 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--reports-dir", default="reports")
     report.set_defaults(func=cmd_report)
 
+    feedback = sub.add_parser("feedback", help="UAT feedback intake")
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True)
+    intake = feedback_sub.add_parser("import", help="import a CSV or JSON survey export as feedback evidence")
+    intake.add_argument("file")
+    intake.add_argument("--run", default="latest", help="run directory or id under --reports-dir (default: latest)")
+    intake.add_argument("--reports-dir", default="reports")
+    intake.add_argument("--testers", type=int, help="how many testers were invited, for the response rate")
+    intake.set_defaults(func=cmd_feedback_import)
+
     sub.add_parser("faults", help="list the fault switches and the criterion each must trip").set_defaults(
         func=cmd_faults
     )
+    from launchgate.doctor import add_parser as add_doctor_parser
+
+    add_doctor_parser(sub)
+    register_soak(sub)
     return parser
 
 
@@ -160,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except (StackError, UsageError, UnknownFaultError, TargetError, RunError, GatesConfigError, ReportError) as exc:
+    except (StackError, UsageError, UnknownFaultError, TargetError, RunError, GatesConfigError, ReportError,
+            SoakError, FeedbackFileError) as exc:
         print(f"launchgate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

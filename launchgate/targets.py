@@ -89,6 +89,7 @@ class Target:
     files: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
     monitoring: Monitoring | None = None
+    load: LoadProfile | None = None
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -183,7 +184,34 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
         files={k: str(v) for k, v in reader.table("files", required=False).items()},
         raw=data,
         monitoring=monitoring,
+        load=_load_profile(reader.table("load"), path, api, services) if "load" in data else None,
     )
+
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _load_profile(table: dict[str, Any], path: Path, api: dict[str, str], services: dict[str, Service]) -> LoadProfile:
+    """[load]: `routes` (task step -> "METHOD AREA /path"), `weights` (task -> whole number), other settings."""
+    reader = _Fields(table, path, "load")
+    routes = {}
+    for key, spec in reader.table("routes").items():
+        parts = spec.split(None, 2) if isinstance(spec, str) else []
+        if len(parts) != 3 or parts[0] not in _METHODS or not parts[2].startswith("/"):
+            raise TargetError(f'{path}: field load.routes.{key} must read "METHOD AREA /path", found {spec!r}')
+        method, area, route_path = parts
+        if area not in api and area not in services:
+            known = ", ".join(sorted({*api, *services}))
+            raise TargetError(f"{path}: field load.routes.{key} names {area!r}, neither an [api] area nor a "
+                              f"service (known: {known})")
+        routes[key] = LoadRoute(method, area, route_path)
+    weights = {}
+    for task, weight in reader.table("weights", required=False).items():
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
+            raise TargetError(f"{path}: field load.weights.{task} must be a whole number >= 0, found {weight!r}")
+        weights[task] = weight
+    settings = {k: v for k, v in table.items() if k not in ("routes", "weights")}
+    return LoadProfile(routes, weights, settings)
 
 
 class _Fields:

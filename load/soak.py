@@ -20,10 +20,10 @@ import yaml
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from locust import FastHttpUser, between, task
+from support import auth_headers, plan, routes
 
 from launchgate.drivers.campaigns import campaign_body
 from launchgate.drivers.governance import proposal_body, vote_message
-from support import auth_headers, plan, routes
 
 PLAN = plan()
 ROUTES = routes(PLAN)

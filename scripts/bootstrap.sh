@@ -31,6 +31,9 @@ fi
 
 if ! command -v uv >/dev/null 2>&1; then
   echo "bootstrap: installing uv"
+  if ! python3 -m pip --version >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    apt-get install -y -qq python3-pip >/dev/null  # Debian's python3 comes without pip
+  fi
   python3 -m pip install --quiet --disable-pip-version-check uv 2>/dev/null \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages uv
   hash -r

@@ -12,7 +12,8 @@ from launchgate.stack.faults import FAULTS
 from tests.conftest import next_port_base
 
 SUITE_FAULTS = sorted(set(FAULTS) - set(CAUGHT_ELSEWHERE))
-CONCURRENT_RUNS = 3  # the runs wait on their stacks more than they compute
+CONCURRENT_RUNS = 4  # the runs wait on their stacks more than they compute
+pytestmark = pytest.mark.timeout(1500)  # one full gate-suite run per fault, plus the healthy one
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from launchgate.gates.evidence import read_evidence
-from launchgate.gates.feedback_import import FeedbackFileError, import_feedback, parse_feedback
+from launchgate.gates.feedback_import import FeedbackFileError, feedback_command, import_feedback, parse_feedback
 from launchgate.gates.loader import load_gates
 from launchgate.gates.scoring import score
 
@@ -127,3 +127,15 @@ def test_semicolon_csv_and_launch_criterion(tmp_path: Path) -> None:
     result = import_feedback(tmp_path / "s.csv", tmp_path / "run", criterion="launch.feedback-positive")
     records, _ = read_evidence(tmp_path / "run")
     assert result.positive == 1 and records[0].criterion == "launch.feedback-positive" and records[0].gate == "launch"
+
+
+def test_feedback_command_prints_and_returns_whether_rows_were_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "good.csv").write_text("tester,rating\na,5\n")
+    (tmp_path / "mixed.csv").write_text("tester,rating\na,5\nb,\n")
+    assert feedback_command(tmp_path / "good.csv", tmp_path / "run", testers=3) == 0
+    assert feedback_command(tmp_path / "mixed.csv", tmp_path / "run") == 1
+    out = capsys.readouterr().out
+    assert "good.csv: 1 answer(s) imported (1 positive), 0 row(s) rejected" in out
+    assert "line 3: no rating" in out and f"evidence: {tmp_path / 'run' / 'evidence' / 'feedback.jsonl'}" in out

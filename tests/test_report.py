@@ -235,7 +235,7 @@ def test_soak_sqlite_is_downsampled_the_same_with_or_without_its_key(tmp_path: P
         soak = soak_series(run, [])
         assert ("indexed" if keyed else "not indexed") in soak.sources[0]
         charts[keyed] = soak.charts
-    assert [c.title for c in charts[True]] == ["Latency", "Uptime"]
+    assert [c.title for c in charts[True]] == ["Latency (health probes)", "Uptime"]
     for a, b in zip(charts[True], charts[False], strict=True):
         assert [s.label for s in a.series] == [s.label for s in b.series]
         for sa, sb in zip(a.series, b.series, strict=True):
@@ -260,8 +260,11 @@ def test_redactor_patterns_and_field_names() -> None:
     assert not sensitive_field("keyword") and not sensitive_field("monkey_count") and not sensitive_field("tokens")
     assert red.value({"password": "hunter2x", "n": 3, "nested": [{"token": "t"}]}) == {
         "password": MASK, "n": 3, "nested": [{"token": MASK}]}
-    env = Redactor.for_run(Path("/nonexistent"), [], {"X_SECRET": "value-123456", "PATH": "/usr/bin:/bin"})
-    assert env.text("value-123456 /usr/bin") == f"{MASK} /usr/bin"
+    env = Redactor.for_run(Path("/nonexistent"), [], {
+        "X_SECRET": "value-123456", "PATH": "/usr/bin:/bin", "PIP_KEYRING_PROVIDER": "disabled",
+        "SSH_KEY_PATH": "/root/.ssh/id_ed25519"})
+    assert env.text("value-123456 /usr/bin disabled /root/.ssh/id_ed25519") == (
+        f"{MASK} /usr/bin disabled /root/.ssh/id_ed25519")
 
 
 def test_links_are_only_made_for_http_urls_and_paths_inside_the_run(tmp_path: Path) -> None:

@@ -280,3 +280,13 @@ def _date(raw: Any) -> str | None:
         raise ValueError(f"date {text!r} is not YYYY-MM-DD or ISO 8601") from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def feedback_command(file: Path, run_dir: Path, testers: int | None = None,
+                     criterion: str = "beta.feedback-positive") -> int:
+    """`launchgate uat import`: prints what was imported and each rejected row; 0 when every row was good,
+    1 when some were rejected (the good ones are written all the same). FeedbackFileError means exit 2."""
+    result = import_feedback(file, run_dir, testers=testers, criterion=criterion)
+    print(result.summary())
+    print(f"evidence: {result.evidence_file}")
+    return 1 if result.rejected else 0

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from launchgate.gates.model import Criterion, Gate, GatesConfig, Selector, Source, Waiver
+from launchgate.gates.model import Criterion, Gate, GatesConfig, Selector, Source, StabilityWindows, Waiver
 
 Path_ = tuple[str | int, ...]
 
@@ -105,7 +105,7 @@ def _scalar(node: yaml.Node, path: Path_, problems: list[str], where: str) -> An
 
 
 # -- messages -------------------------------------------------------------------------------------------
-_MODELS: tuple[type[BaseModel], ...] = (GatesConfig, Gate, Criterion, Source, Selector, Waiver)
+_MODELS: tuple[type[BaseModel], ...] = (GatesConfig, Gate, Criterion, Source, Selector, StabilityWindows, Waiver)
 _KNOWN_FIELDS = sorted({(f.alias or n) for m in _MODELS for n, f in m.model_fields.items()})
 
 

@@ -124,6 +124,43 @@ class Source(Selector):
         return self
 
 
+def parse_ratio(raw: Any) -> Any:
+    """A fraction from 0.999 or '99.9%'."""
+    if isinstance(raw, str) and raw.strip().endswith("%"):
+        try:
+            return float(raw.strip()[:-1]) / 100
+        except ValueError:
+            raise ValueError(f"cannot read ratio {raw!r}: write a fraction (0.999) or a percentage ('99.9%')") from None
+    return raw
+
+
+Ratio = Annotated[float, BeforeValidator(parse_ratio), Field(ge=0, le=1)]
+
+
+class StabilityWindows(BaseModel):
+    """How a soak judges stability window by window (alpha.stability): read by launchgate/soak/, not the scorer.
+
+    Windows last `window` (an hour); a run shorter than `min_windows` windows gets `min_windows` shorter
+    ones, never shorter than `min_window`. Drift and leak are least-squares slopes over the run so far
+    (after the first, warm-up window); a slope fails only when it is above its bound *and* the change it
+    predicts over the observed span is above its floor, so that noise in a short run is not read as a trend.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    window: Seconds = 3600.0
+    min_windows: int = Field(12, ge=1)
+    min_window: Seconds = 10.0
+    max_error_rate: Ratio
+    max_p95_ms: float = Field(gt=0)
+    max_latency_drift_ms_per_hour: float = Field(ge=0)
+    latency_drift_floor_ms: float = Field(0.0, ge=0)
+    max_memory_slope_mb_per_hour: float = Field(ge=0)
+    memory_growth_floor_mb: float = Field(0.0, ge=0)
+    max_restarts: int = Field(0, ge=0)
+    min_uptime: Ratio
+    abort_grace: Seconds = Field(300.0, description="abort-on-fail: how long a key breach must last")
+
+
 def _source_list(raw: Any) -> Any:
     return [raw] if isinstance(raw, dict) else raw
 
@@ -142,6 +179,7 @@ class Criterion(BaseModel):
     min_duration: Seconds | None = None
     max_gap: Seconds = Field(600.0, description="a longer pause breaks a continuous observation")
     note: str | None = Field(None, description="why this threshold")
+    windows: StabilityWindows | None = Field(None, description="soak window bounds (alpha.stability)")
 
     @model_validator(mode="after")
     def _sources_combine(self) -> Criterion:

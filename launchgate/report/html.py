@@ -112,6 +112,7 @@ def render_html(verdict: dict[str, Any], run_dir: Path, soak: SoakSeries) -> str
     template = environment(run_dir).get_template("index.html.j2")
     charts = [(chart, render(chart)) for chart in soak.charts]
     return template.render(
+        css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),  # ours; read as-is, not as a template
         v=verdict,
         charts=charts,
         soak=soak,

@@ -23,9 +23,19 @@ MASK = "[redacted]"
 SENSITIVE_ENV_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PRIVATE")
 SENSITIVE_FIELD_WORDS = frozenset({"key", "token", "secret", "password", "passwd", "private", "apikey", "credentials"})
 MIN_SECRET_LENGTH = 6  # shorter values ("1", "true") would mask ordinary words everywhere
+# Settings that merely mention a key (PIP_KEYRING_PROVIDER=disabled, SSH_KEY_PATH=/root/.ssh/id) are not secrets;
+# masking their values would blank ordinary words and paths all over the report.
+NOT_SECRETS = frozenset({"disabled", "enabled", "default", "none", "null", "false", "true", "auto", "import",
+                         "keyring", "unset", "changeme"})
 HEX_KEY = re.compile(r"(?<![0-9A-Za-z])0x[0-9a-fA-F]{64}(?![0-9a-fA-F])")
 API_KEY = re.compile(r"(?<![0-9A-Za-z])lg_[A-Za-z0-9_\-]{8,}")
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def worth_masking(value: object) -> bool:
+    if not isinstance(value, str) or len(value.strip()) < MIN_SECRET_LENGTH:
+        return False
+    return value.lower() not in NOT_SECRETS and not value.startswith(("/", "./", "~/"))
 
 
 def sensitive_env(name: str) -> bool:
@@ -41,8 +51,7 @@ def sensitive_field(name: str) -> bool:
 
 class Redactor:
     def __init__(self, secrets: Iterable[str] = (), allow: Iterable[str] = ()) -> None:
-        values = sorted({s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}, key=len,
-                        reverse=True)
+        values = sorted({s for s in secrets if worth_masking(s)}, key=len, reverse=True)
         # One alternation, longest first, so a secret containing another is masked whole.
         self._literal = re.compile("|".join(map(re.escape, values))) if values else None
         self._allow = {a.lower() for a in allow}

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from launchgate.contracts import ADDRESS_ENV
 from launchgate.stack.faults import active_faults
 from launchgate.stack.layout import DEFAULT_PORT_BASE, Ports
 
@@ -58,6 +59,8 @@ class ServiceConfig:
     service_keys: dict[str, str] = field(default_factory=dict)
     rate_limit_rps: float = 200.0
     rate_limit_burst: int = 400
+    # The 371OS contracts (contract name -> address), from EMAIL_VERIFICATION_CONTRACT / EMAIL_DAO_CONTRACT_ADDRESS.
+    contracts: dict[str, str] = field(default_factory=dict)
 
     @property
     def chain_rpc(self) -> str:
@@ -113,4 +116,5 @@ class ServiceConfig:
             service_keys={k: v for k, v in keys.items() if v},
             rate_limit_rps=float(env.get("LG_RATE_LIMIT_RPS", "200")),
             rate_limit_burst=int(env.get("LG_RATE_LIMIT_BURST", "400")),
+            contracts={name: env[var] for name, var in ADDRESS_ENV.items() if env.get(var)},
         )

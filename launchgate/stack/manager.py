@@ -1,4 +1,7 @@
-"""`launchgate stack up|down|status|logs`: the reference 371OS as a set of processes, each by PID."""
+"""`launchgate stack up|down|status|logs`: the reference 371OS as a set of processes, each by PID.
+
+Its dependencies (anvil, PostgreSQL, Prometheus) run as local processes or as containers: launchgate/provision/.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +16,14 @@ from typing import Any
 
 import httpx
 
+from launchgate.provision import NoEngineError, Provisioner, make_provisioner
 from launchgate.stack import procs
+from launchgate.stack.chain_setup import ensure_contracts, load_deployment
 from launchgate.stack.config import Secrets
 from launchgate.stack.faults import parse_faults
 from launchgate.stack.layout import DEFAULT_PORT_BASE, SERVICE_NAMES, SERVICES, Ports
 from launchgate.stack.postgres import Postgres
 from launchgate.stack.secrets import generate_secrets
-from launchgate.stack.tools import BOOTSTRAP_HINT, anvil_binary
 
 DEFAULT_STATE_DIR = Path(".launchgate/stack")
 CHAIN_ID = 31337
@@ -36,6 +40,10 @@ class StackOptions:
     node_env: str = "development"
     log_level: str = "INFO"
     extra_env: dict[str, str] = field(default_factory=dict)
+    provision: str = "local"  # local | containers: how anvil, PostgreSQL and Prometheus run
+    images: dict[str, str] = field(default_factory=dict)  # containers: dependency -> image reference
+    prometheus: bool = True  # a Prometheus scraping every service, on base + PROMETHEUS_OFFSET
+    scrape_interval: float = 5.0  # seconds
 
 
 class Stack:
@@ -48,6 +56,8 @@ class Stack:
         self.data = self.state_dir / "data"
         self.postgres = Postgres(self.state_dir / "postgres", self.ports.postgres)
         self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self.notes: list[str] = []  # things the user should hear about (the CLI prints them)
+        self.provisioner: Provisioner = make_provisioner(self)
 
     # -- state on disk -----------------------------------------------------------------------------
     @property
@@ -74,6 +84,10 @@ class Stack:
     def chain_rpc(self) -> str:
         return f"http://127.0.0.1:{self.ports.anvil}"
 
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.prometheus}"
+
     def database_url(self, service: str) -> str:
         db = self.options.database
         if db == "sqlite":
@@ -99,42 +113,42 @@ class Stack:
         generate_secrets(self.secrets_file)
         try:
             if self.options.database == "postgres":
-                self.postgres.start()
-            self._start_anvil()
+                self.provisioner.start("postgres")
+            self.provisioner.start("anvil")
+            # The contracts, once per chain: later `up`s reuse them while anvil's state keeps them.
+            ensure_contracts(self.chain_rpc, CHAIN_ID, self.secrets.chain_private_key, self.state_dir)
             for spec in SERVICES:
                 self.start_service(spec.name)
+            if self.options.prometheus:  # last, so that its first scrapes find every service up
+                self.provisioner.start("prometheus")
         except BaseException:
             self.down()
             raise
 
     def process_names(self) -> list[str]:
         names = ["anvil", *SERVICE_NAMES]
+        if self.options.prometheus:
+            names.append("prometheus")
         return ["postgres", *names] if self.options.database == "postgres" else names
 
     def _preflight(self) -> None:
-        if anvil_binary() is None:
-            raise procs.StackError(f"anvil not found (npm package @foundry-rs/anvil): {BOOTSTRAP_HINT}")
+        try:
+            self.provisioner.preflight()
+        except NoEngineError as exc:
+            self.notes.append(f"{exc}: starting the dependencies as local processes instead (--provision local)")
+            self.options.provision = "local"
+            self.provisioner = make_provisioner(self)
+            self.provisioner.preflight()
         wanted = {**self.ports.all()}
         if self.options.database == "postgres":
             wanted["postgres"] = self.ports.postgres
+        if self.options.prometheus:
+            wanted["prometheus"] = self.ports.prometheus
         busy = [f"{port} ({name})" for name, port in wanted.items() if procs.port_in_use(port)]
         if busy:
             raise procs.StackError(
                 f"port {', '.join(busy)} on 127.0.0.1 is busy: stop what holds it or pick another --port-base"
             )
-
-    def _start_anvil(self) -> None:
-        binary = anvil_binary()
-        assert binary is not None
-        cmd = [
-            str(binary), "--host", "127.0.0.1", "--port", str(self.ports.anvil), "--chain-id", str(CHAIN_ID),
-            # Chain state survives `stack down`/`up`, so earlier anchors stay verifiable.
-            "--state", str(self.data / "anvil-state.json"), "--state-interval", "5",
-        ]
-        self._children["anvil"] = procs.start(
-            cmd, env=os.environ, log=self.logs / "anvil.log", pidfile=self.pids / "anvil.pid"
-        )
-        self._await("anvil", self._anvil_ready)
 
     def _anvil_ready(self) -> bool:
         try:
@@ -158,6 +172,7 @@ class Stack:
             "LOG_LEVEL": self.options.log_level,
             "LAUNCHGATE_FAULTS": ",".join(self.options.faults),
             "PYTHONUNBUFFERED": "1",
+            **(deployment.env() if (deployment := load_deployment(self.state_dir)) else {}),
             **self.options.extra_env,
         }
         return env
@@ -195,14 +210,24 @@ class Stack:
 
     # -- down, status, kill --------------------------------------------------------------------------
     def down(self) -> list[str]:
-        stopped = []
-        for name in [*reversed(SERVICE_NAMES), "anvil"]:
+        stopped: list[str] = []
+        self._stop_dependency("prometheus", stopped)
+        for name in reversed(SERVICE_NAMES):
             if procs.stop(self.pids / f"{name}.pid"):
                 stopped.append(name)
             self._forget(name)
-        if self.postgres.stop():
-            stopped.append("postgres")
+        for name in ("anvil", "postgres"):
+            self._stop_dependency(name, stopped)
         return stopped
+
+    def _stop_dependency(self, name: str, stopped: list[str]) -> None:
+        """A dependency that cannot be stopped (its Docker engine is gone) is noted, and the rest still stops."""
+        try:
+            if self.provisioner.stop(name):
+                stopped.append(name)
+        except procs.StackError as exc:
+            self.notes.append(str(exc))
+        self._forget(name)
 
     def _forget(self, name: str) -> None:
         child = self._children.pop(name, None)
@@ -221,7 +246,7 @@ class Stack:
 
     def running(self) -> list[str]:
         alive = []
-        for name in ["postgres", "anvil", *SERVICE_NAMES]:
+        for name in ["postgres", "anvil", *SERVICE_NAMES, "prometheus"]:
             pid = procs.read_pid(self.pids / f"{name}.pid")
             if pid is not None and procs.is_alive(pid):
                 alive.append(name)
@@ -237,8 +262,13 @@ class Stack:
                 row["port"] = self.ports.postgres
             elif name == "anvil":
                 row["port"] = self.ports.anvil
+            elif name == "prometheus":
+                row["port"] = self.ports.prometheus
             else:
                 row["port"] = self.ports.service(name)
+            container = self.provisioner.container_id(name)
+            if container:
+                row["container"] = container[:12]
             if alive:
                 row["state"] = "running"
                 if name in SERVICE_NAMES:

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from launchgate.stack.conduit.agents import load_agents
+from launchgate.stack.conduit.anchoring import make_anchor_hook
 from launchgate.stack.conduit.api_approvals import approvals_router
 from launchgate.stack.conduit.api_campaigns import campaigns_router
 from launchgate.stack.conduit.api_catalog import catalog_router
@@ -80,6 +81,7 @@ def build_app(config: ServiceConfig) -> FastAPI:
         log.info("seeded %d template(s) and %d agent profile(s)", added_templates, added_agents)
 
     workflow = Workflow(db, config, agents, log)
+    workflow.anchor_delivery = make_anchor_hook(config, log)
     worker = CampaignWorker(workflow)
 
     @asynccontextmanager

@@ -108,7 +108,9 @@ class Web:
         """The posted form, after its CSRF token is checked."""
         form = parse_form(visit.request.headers.get("content-type"), await visit.request.body())
         if visit.fresh_csrf_cookie or not self.csrf.valid(visit.csrf_cookie, form.get(CSRF_FIELD)):
-            raise FormError(403, "This form has expired or did not come from this console. Reload the page and try again.")
+            raise FormError(
+                403, "This form has expired or did not come from this console. Reload the page and try again."
+            )
         return form
 
     # -- responses ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from launchgate.stack.config import ServiceConfig
+from launchgate.stack.console import console_router
 from launchgate.stack.gateway.identity import (
     Authenticator,
     AuthError,
@@ -132,6 +133,8 @@ def build_app(config: ServiceConfig) -> FastAPI:
 
         return proxy
 
+    # The reference console (/console) and its explorer page (/explorer): they call the API through this gateway.
+    app.include_router(console_router(config, log))
     for entry in ROUTES:
         endpoint = proxy_endpoint(entry)
         # Two templates per prefix: the metrics route label stays one per prefix, whatever the path.

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from launchgate.stack.config import ServiceConfig
+from launchgate.stack.governance import chain
 from launchgate.stack.governance.chain import chain_check
 from launchgate.stack.governance.models import TABLES
 from launchgate.stack.governance.routes import PUBLIC_NAME, governance_router
@@ -20,6 +21,7 @@ def build_app(config: ServiceConfig) -> FastAPI:
     db = Database(config, tables=TABLES)
     db.create_all()
     gov = Governance(db, config)
+    chain.configure(config, logging.getLogger("launchgate.governance.chain"))
     dependencies = {"db": db.ping, "chain": chain_check(config.chain_rpc, config.chain_id)}
     app = create_service_app(
         config, public_name=PUBLIC_NAME, dependencies=dependencies, open_routes=config.fault("open-route")

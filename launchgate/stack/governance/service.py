@@ -123,7 +123,10 @@ class Governance:
         )
         s.add(p)
         s.flush()
-        p.transaction_hash = chain.record_on_chain("proposal", p.id, {"title": p.title, "type": p.type})
+        p.transaction_hash = chain.record_on_chain(
+            "proposal", p.id, {"title": p.title, "type": p.type, "voting_config": p.voting_config,
+                               "emergency": p.emergency}
+        )
         self._event(s, p.id, "proposal_created", created_by, {"title": p.title, "type": p.type, "seeded": seeded})
         return p
 

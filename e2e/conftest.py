@@ -1,0 +1,230 @@
+"""Fixtures of the browser suite (its own pytest process: Playwright's sync API leaves an event loop behind).
+
+The run starts its own reference stack on a port band of its own (LAUNCHGATE_E2E_PORT_BASE), or checks
+that the named target answers before any browser starts. Each flow writes a `scenario` evidence record
+into the run directory (--run-dir, else reports/<stamp>-<target>-e2e) with its screenshots, and on
+failure its traces and videos, as attachments relative to that directory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser
+
+from e2e.browser import BrowserSetup, prepare
+from e2e.recorder import FlowRecorder
+from e2e.target import E2ETarget, ensure_reachable, for_running_stack
+from launchgate.drivers.errors import DriverError
+from launchgate.gates.evidence import EvidenceWriter
+from launchgate.stack.manager import Stack, StackOptions
+from launchgate.stack.procs import StackError
+from launchgate.targets import TargetError, load_target
+from tests.conftest import RunningStack
+
+# Decided before Playwright starts: it reads the browser registry path from the environment.
+BROWSER: BrowserSetup = prepare()
+_E2E_BASE = int(os.environ.get("LAUNCHGATE_E2E_PORT_BASE", "30400"))
+_SLOTS = itertools.count(0)
+REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
+FAULTED_TESTS = "needs_faulted_stack"
+
+
+def e2e_port_base() -> int:
+    """Its own band, away from tests/ (28400+) and the gate suite (18370): the runs may overlap."""
+    return _E2E_BASE + next(_SLOTS) * 20
+
+
+def start_e2e_stack(state_dir: Path, **options: Any) -> RunningStack:
+    stack = Stack(state_dir, StackOptions(port_base=e2e_port_base(), **options))
+    stack.up()
+    return RunningStack(stack)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{FAULTED_TESTS}(faults): runs a flow against a stack with fault switches")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Flows against a faulted stack go last: their stack starts in the background while the others run.
+    faulted = [i for i in items if i.get_closest_marker(FAULTED_TESTS)]
+    items[:] = [i for i in items if i not in faulted] + faulted
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    item.stash.setdefault(REPORT_KEY, {})[report.when] = report
+
+
+# -- the target ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def e2e_run_dir(pytestconfig: pytest.Config) -> Path:
+    given = pytestconfig.getoption("--run-dir")
+    if given:
+        path = Path(given)
+    else:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        path = Path("reports") / f"{stamp}-{pytestconfig.getoption('--target')}-e2e"
+    path = path.resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def e2e_evidence(e2e_run_dir: Path) -> EvidenceWriter:
+    return EvidenceWriter(e2e_run_dir, "e2e")
+
+
+@pytest.fixture(scope="session")
+def e2e_target(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2ETarget]:
+    """The target under test, reachable, before any browser starts; else the run stops with the URL."""
+    name = pytestconfig.getoption("--target")
+    try:
+        target = load_target(name)
+    except TargetError as exc:
+        pytest.exit(f"launchgate: {exc}", returncode=2)
+    env: E2ETarget | None = None
+    try:
+        if target.managed:
+            env = for_running_stack(target, start_e2e_stack(tmp_path_factory.mktemp("e2e-stack")))
+        else:
+            env = E2ETarget(target)
+        ensure_reachable(env.target)
+    except (StackError, DriverError) as exc:
+        if env is not None:
+            env.stop()
+        pytest.exit(f"launchgate: e2e target {name} is not usable: {exc}", returncode=2)
+    try:
+        yield env
+    finally:
+        env.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(pytestconfig: pytest.Config, e2e_target: E2ETarget) -> dict[str, Any]:
+    """Debian's Chromium when present, with flags for a quiet, offline, sandbox-less container run.
+    Depends on the target, so an unusable target stops the run before a browser is launched."""
+    args: dict[str, Any] = {**BROWSER.launch_args()}
+    if pytestconfig.getoption("--headed"):
+        args["headless"] = False
+    return args
+
+
+class _Background:
+    """A stack started in a thread, so its start overlaps the healthy flows (no asyncio involved)."""
+
+    def __init__(self, start: Callable[[], RunningStack]) -> None:
+        self.stack: RunningStack | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(start,), name="faulted-stack", daemon=True)
+        self._thread.start()
+
+    def _run(self, start: Callable[[], RunningStack]) -> None:
+        try:
+            self.stack = start()
+        except BaseException as exc:  # re-raised in the test that waits for it
+            self.error = exc
+
+    def wait(self, timeout: float) -> RunningStack:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise StackError(f"the faulted stack did not start within {timeout:.0f} s")
+        if self.error is not None:
+            raise self.error
+        assert self.stack is not None
+        return self.stack
+
+
+@pytest.fixture(scope="session")
+def faulted_stacks(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                   e2e_target: E2ETarget) -> Iterator[dict[tuple[str, ...], _Background]]:
+    """Faulted reference stacks, one per fault set the selected tests name, started in the background."""
+    started: dict[tuple[str, ...], _Background] = {}
+    for item in request.session.items:
+        marker = item.get_closest_marker(FAULTED_TESTS)
+        if marker is None:
+            continue
+        faults = tuple(sorted(marker.args[0]))
+        if faults not in started:
+            state = tmp_path_factory.mktemp("faulted-stack")
+            started[faults] = _Background(lambda s=state, f=faults: start_e2e_stack(s, faults=list(f)))
+    try:
+        yield started
+    finally:
+        for background in started.values():
+            try:
+                running = background.wait(60)
+            except BaseException:  # noqa: S110 - nothing started, nothing to stop
+                continue
+            running.close()
+            running.stack.down()
+
+
+@pytest.fixture
+def faulted_target(request: pytest.FixtureRequest, faulted_stacks: dict[tuple[str, ...], _Background],
+                   e2e_target: E2ETarget) -> E2ETarget:
+    marker = request.node.get_closest_marker(FAULTED_TESTS)
+    assert marker is not None, f"mark the test with @pytest.mark.{FAULTED_TESTS}([...])"
+    if not e2e_target.target.managed:
+        pytest.skip("inconclusive: fault switches exist only on the reference target")
+    running = faulted_stacks[tuple(sorted(marker.args[0]))].wait(120)
+    env = for_running_stack(e2e_target.target, running)
+    ensure_reachable(env.target)
+    env.stack = running
+    return env
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _start_faulted_stacks_early(request: pytest.FixtureRequest) -> None:
+    """Kicks the faulted stacks off at the start of the session, if any selected test needs one."""
+    if any(item.get_closest_marker(FAULTED_TESTS) for item in request.session.items):
+        request.getfixturevalue("faulted_stacks")
+
+
+# -- flows --------------------------------------------------------------------------------------------
+FlowFactory = Callable[..., FlowRecorder]
+
+
+@pytest.fixture
+def make_flow(request: pytest.FixtureRequest, browser: Browser, e2e_target: E2ETarget, e2e_run_dir: Path,
+              e2e_evidence: EvidenceWriter) -> Iterator[FlowFactory]:
+    """Flow recorders for this test; at teardown each is closed and writes its `scenario` evidence record."""
+    made: list[tuple[FlowRecorder, EvidenceWriter]] = []
+
+    def factory(title: str, *, criterion: str | None = "core.e2e-data-flow", gate: str | None = "alpha",
+                tags: tuple[str, ...] = (), run_dir: Path | None = None, target: str | None = None) -> FlowRecorder:
+        directory = (run_dir or e2e_run_dir).resolve()
+        recorder = FlowRecorder(title, browser, BROWSER, directory, criterion=criterion, gate=gate,
+                                target=target or e2e_target.name, tags=list(tags))
+        writer = e2e_evidence if run_dir is None else EvidenceWriter(directory, "e2e")
+        made.append((recorder, writer))
+        return recorder
+
+    yield factory
+    reports = request.node.stash.get(REPORT_KEY, {})
+    call = reports.get("call")
+    for recorder, writer in made:
+        failed = call is None or call.failed
+        recorder.close(test_failed=failed)
+        if call is not None and call.skipped:
+            reason = _skip_reason(call)
+            recorder.write(writer, outcome="skipped", nodeid=request.node.nodeid, reason=reason)
+        else:
+            recorder.write(writer, outcome="failed" if failed or recorder.failed_step else "passed",
+                           nodeid=request.node.nodeid)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)

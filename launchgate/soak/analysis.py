@@ -1,0 +1,274 @@
+"""Stability analysis of a soak, window by window, straight from soak.sqlite: aggregates in SQL, no sample
+lists in memory (72 hours of 1 Hz samples are read in a few grouped passes, one per series).
+
+Per window: error rate and p95 latency of the load, the p95 drift as a slope over the run so far, the memory
+slope of every service (leaks), restarts, and uptime from the probes. Windows the harness did not observe at
+all (a harness gap) get no verdict; the gap is reported as such, never as target downtime.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from launchgate.gates.evidence import Evidence, now_iso
+from launchgate.gates.model import StabilityWindows
+from launchgate.soak.store import BUCKET_COLUMNS, BUCKETS, connect
+from launchgate.soak.windows import (
+    Fit,
+    WindowVerdict,
+    check_error_rate,
+    check_p95,
+    check_restarts,
+    check_slope,
+    check_uptime,
+    histogram_percentile,
+    window_bounds,
+)
+
+MB = 1048576.0
+HOUR = 3600.0
+
+
+@dataclass
+class Interval:
+    start: float
+    end: float
+    services: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, self.end - self.start)
+
+
+@dataclass
+class Analysis:
+    start: float
+    end: float
+    window_s: float
+    interval: float
+    windows: list[WindowVerdict]
+    downtime: list[Interval]
+    gaps: list[Interval]
+    requests: int
+    failures: int
+    probes: int
+    up: int
+    restarts: list[dict[str, Any]]
+    memory_slopes: dict[str, float | None]
+    drift_ms_per_hour: float | None
+    aborted: str | None = None
+
+    @property
+    def observed_s(self) -> float:
+        return max(0.0, self.end - self.start - sum(g.seconds for g in self.gaps))
+
+    @property
+    def outcome(self) -> str:
+        if self.aborted or any(w.outcome == "failed" for w in self.windows) or not self.windows:
+            return "failed"
+        if any(w.outcome == "skipped" for w in self.windows):
+            return "skipped"
+        return "passed"
+
+    @property
+    def uptime(self) -> float | None:
+        return self.up / self.probes if self.probes else None
+
+
+def _k(start: float, width: float) -> str:
+    return f"CAST((ts - {start!r}) / {width!r} AS INTEGER)"
+
+
+def analyze(db: Path, bounds: StabilityWindows, start: float, end: float, window_s: float, interval: float,
+            services: list[str]) -> Analysis:
+    conn = connect(db, readonly=True)
+    try:
+        return _analyze(conn, bounds, start, end, window_s, interval, services)
+    finally:
+        conn.close()
+
+
+def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: float, width: float,
+             interval: float, services: list[str]) -> Analysis:
+    spans = window_bounds(start, end, width)
+    k = _k(start, width)
+    load: dict[int, tuple[int, int, list[int]]] = {}
+    sums = ", ".join(f"SUM({c})" for c in BUCKET_COLUMNS)
+    for row in conn.execute(f"SELECT {k} AS k, SUM(requests), SUM(failures), {sums} FROM load_seconds "
+                            "WHERE ts >= ? AND ts < ? GROUP BY k", (start, end)):
+        load[int(row[0])] = (int(row[1] or 0), int(row[2] or 0), [int(v or 0) for v in row[3:3 + BUCKETS]])
+    probes: dict[int, tuple[int, int]] = {}
+    for kk, n, up in conn.execute(f"SELECT {k} AS k, COUNT(*), SUM(value) FROM samples WHERE metric = 'up' "
+                                  "AND service = 'all' AND ts >= ? AND ts < ? GROUP BY k", (start, end)):
+        probes[int(kk)] = (int(n), int(up or 0))
+    memory = _memory_fits(conn, start, end, width, services)
+    restarts = [{"ts": ts, "service": svc, **json.loads(detail or "{}")}
+                for ts, svc, detail in conn.execute("SELECT ts, service, detail FROM events WHERE kind = 'restart' "
+                                                    "AND ts >= ? AND ts < ? ORDER BY ts", (start, end))]
+    can_restart = conn.execute("SELECT 1 FROM scrapes WHERE start_time IS NOT NULL OR pid IS NOT NULL "
+                               "LIMIT 1").fetchone() is not None
+    gaps = [Interval(ts, until or ts, note="harness not running") for ts, until in
+            conn.execute("SELECT ts, until FROM events WHERE kind = 'harness_gap' ORDER BY ts")]
+    downtime = _downtime(conn, start, end)
+    aborted = conn.execute("SELECT detail FROM events WHERE kind = 'abort' ORDER BY ts LIMIT 1").fetchone()
+
+    windows: list[WindowVerdict] = []
+    drift = Fit()
+    memory_so_far = {svc: Fit() for svc in services}
+    for i, (lo, hi) in enumerate(spans):
+        n_probes, n_up = probes.get(i, (0, 0))
+        requests, failures, histogram = load.get(i, (0, 0, [0] * BUCKETS))
+        for svc, fits in memory.items():
+            if i in fits:
+                memory_so_far[svc].add_sums(*fits[i])
+        p95 = histogram_percentile(histogram, 0.95)
+        if i > 0 and p95 is not None:  # the first window is the warm-up: caches fill, pools open
+            drift.add((lo + hi) / 2 / HOUR - start / HOUR, p95)
+        if n_probes == 0 and requests == 0:
+            continue  # not observed at all: a harness gap, reported as such
+        verdict = WindowVerdict(i, lo, hi)
+        worst_svc, worst = _worst_memory(memory_so_far)
+        restarts_here = sum(1 for r in restarts if lo <= r["ts"] < hi) if can_restart else None
+        verdict.checks = [
+            check_error_rate(requests, failures, b),
+            check_p95(histogram, b),
+            check_slope("latency_drift", drift, b.max_latency_drift_ms_per_hour, b.latency_drift_floor_ms,
+                        "ms/h", "latency"),
+            check_slope("memory_slope", worst, b.max_memory_slope_mb_per_hour, b.memory_growth_floor_mb,
+                        "MB/h", "memory", no_data=not memory),
+            check_restarts(restarts_here, b),
+            check_uptime(n_probes, n_up, b),
+        ]
+        verdict.details = {"requests": requests, "failures": failures, "probes": n_probes, "up_probes": n_up,
+                           "memory_worst_service": worst_svc,
+                           "down_seconds": round((n_probes - n_up) * interval, 3),
+                           "harness_gap_seconds": round(sum(_overlap(g, lo, hi) for g in gaps), 3)}
+        windows.append(verdict)
+    totals = conn.execute("SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(failures), 0) FROM load_seconds "
+                          "WHERE ts >= ? AND ts < ?", (start, end)).fetchone()
+    return Analysis(
+        start=start, end=end, window_s=width, interval=interval, windows=windows, downtime=downtime, gaps=gaps,
+        requests=int(totals[0]), failures=int(totals[1]),
+        probes=sum(n for n, _ in probes.values()), up=sum(u for _, u in probes.values()), restarts=restarts,
+        memory_slopes={svc: fit.slope for svc, fit in memory_so_far.items()}, drift_ms_per_hour=drift.slope,
+        aborted=json.loads(aborted[0]).get("reason") if aborted else None,
+    )
+
+
+def _memory_fits(conn: sqlite3.Connection, start: float, end: float, width: float,
+                 services: list[str]) -> dict[str, dict[int, tuple[float, ...]]]:
+    """Per service, per window: least-squares sums of RSS (MB) over time (h), after the warm-up window."""
+    out: dict[str, dict[int, tuple[float, ...]]] = {}
+    k = _k(start, width)
+    for svc in services:
+        rows = conn.execute(
+            f"SELECT k, COUNT(*), SUM(x), SUM(y), SUM(x * x), SUM(x * y), MIN(x), MAX(x) FROM ("
+            f"SELECT {k} AS k, (ts - ?) / 3600.0 AS x, value / {MB} AS y FROM samples "
+            "WHERE metric = 'rss_bytes' AND service = ? AND ts >= ? AND ts < ?) GROUP BY k",
+            (start, svc, start + width, end)).fetchall()
+        if rows:
+            out[svc] = {int(r[0]): tuple(float(v) for v in r[1:]) for r in rows}
+    return out
+
+
+def _worst_memory(fits: dict[str, Fit]) -> tuple[str | None, Fit]:
+    worst: tuple[str | None, Fit] = (None, Fit())
+    for svc, fit in fits.items():
+        slope = fit.slope
+        if slope is not None and (worst[1].slope is None or slope * fit.span > worst[1].slope * worst[1].span):
+            worst = (svc, fit)
+    return worst
+
+
+def _overlap(interval: Interval, lo: float, hi: float) -> float:
+    return max(0.0, min(interval.end, hi) - max(interval.start, lo))
+
+
+def _downtime(conn: sqlite3.Connection, start: float, end: float) -> list[Interval]:
+    """System downtime (some service down) from the probes' events, with the services down in each stretch."""
+    system = [Interval(ts, until) for ts, until in conn.execute(
+        "SELECT ts, until FROM events WHERE kind = 'down' AND service = 'all' AND ts >= ? AND ts < ? ORDER BY ts",
+        (start, end))]
+    per_service = conn.execute("SELECT ts, until, service FROM events WHERE kind = 'down' AND service != 'all' "
+                               "AND ts >= ? AND ts < ?", (start, end)).fetchall()
+    for interval in system:
+        interval.services = sorted({svc for ts, until, svc in per_service
+                                    if ts < interval.end and (until or ts) > interval.start - 1e-6})
+    return system
+
+
+# -- evidence ----------------------------------------------------------------------------------------------
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def evidence(result: Analysis, run: str, target: str, bounds: StabilityWindows,
+             extra: dict[str, Any] | None = None) -> list[Evidence]:
+    records: list[Evidence] = []
+    total = len(result.windows)
+    for w in result.windows:
+        failed = [c.name for c in w.failed]
+        records.append(Evidence(
+            run=run, kind="measurement", name=f"soak.window.{w.index + 1:03d}", outcome=w.outcome,  # type: ignore[arg-type]
+            criterion="alpha.stability", gate="alpha", started=_iso(w.start), finished=_iso(w.end), target=target,
+            details={"window": w.index + 1, "windows": total, "window_s": round(w.end - w.start, 3),
+                     "failed_checks": failed, "checks": {c.name: c.as_dict() for c in w.checks}, **w.details,
+                     "tags": ["soak"]},
+        ))
+        uptime = next(c for c in w.checks if c.name == "uptime")
+        records.append(Evidence(
+            run=run, kind="measurement", name="uptime", outcome="passed" if uptime.passed else "failed",
+            criterion="beta.uptime", value=uptime.value, unit="ratio", started=_iso(w.start), finished=_iso(w.end),
+            target=target, details={"probes": w.details["probes"], "up_probes": w.details["up_probes"],
+                                    "interval_s": result.interval, "source": "soak probes of every service"},
+        ))
+    for d in result.downtime:
+        records.append(Evidence(
+            run=run, kind="incident", name="downtime", outcome="failed", value=round(d.seconds, 3), unit="s",
+            started=_iso(d.start), finished=_iso(d.end), target=target,
+            details={"severity": "major", "services": d.services, "source": "soak probes",
+                     "summary": f"{', '.join(d.services) or 'a service'} down for {d.seconds:.0f} s"},
+        ))
+    for g in result.gaps:
+        records.append(Evidence(
+            run=run, kind="measurement", name="soak.harness-gap", outcome="skipped", value=round(g.seconds, 3),
+            unit="s", started=_iso(g.start), finished=_iso(g.end), target=target,
+            details={"note": "the harness was not running: not target downtime, and not observed"},
+        ))
+    summary_checks = {
+        "latency_drift_ms_per_hour": result.drift_ms_per_hour,
+        "memory_slopes_mb_per_hour": {k: (None if v is None else round(v, 3)) for k, v in result.memory_slopes.items()},
+    }
+    finished = _iso(result.end)
+    records.append(Evidence(
+        run=run, kind="measurement", name="soak.summary", outcome=result.outcome,  # type: ignore[arg-type]
+        criterion="alpha.stability", gate="alpha", value=round(result.observed_s, 3), unit="s",
+        # A point in time, not a span: continuity comes from the windows (a harness gap must still show).
+        started=finished, finished=finished, target=target, attachments=["soak.sqlite"],
+        details={
+            "planned_s": round(result.end - result.start, 3), "observed_s": round(result.observed_s, 3),
+            "run_started": _iso(result.start), "windows": total,
+            "windows_failed": sum(1 for w in result.windows if w.outcome == "failed"),
+            "window_s": result.window_s, "requests": result.requests, "failures": result.failures,
+            "uptime": result.uptime, "probes": result.probes, "restarts": len(result.restarts),
+            "downtime_s": round(sum(d.seconds for d in result.downtime), 3),
+            "harness_gaps_s": round(sum(g.seconds for g in result.gaps), 3), "aborted": result.aborted,
+            "bounds": bounds.model_dump(), **summary_checks, **(extra or {}), "written": now_iso(),
+        },
+    ))
+    return records
+
+
+def failed_checks(result: Analysis) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for w in result.windows:
+        for c in w.failed:
+            out[c.name] = out.get(c.name, 0) + 1
+    return out
+

@@ -1,0 +1,94 @@
+"""`launchgate soak` and `launchgate onboard`: argparse wiring. Expected errors raise SoakError (exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from launchgate.soak.errors import SoakError
+from launchgate.soak.run import PROJECT_ROOT, SoakOptions, install_sigterm, resume_soak, start_soak
+from launchgate.soak.windows import parse_duration
+
+
+def _duration(flag: str, text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise SoakError(f"{flag}: {exc}") from exc
+
+
+def cmd_soak(args: argparse.Namespace) -> int:
+    install_sigterm()
+    if args.resume:
+        return resume_soak(Path(args.resume))
+    if not args.target or not args.duration:
+        raise SoakError("soak needs --target and --duration (or --resume RUN)")
+    options = SoakOptions(
+        target=args.target,
+        duration_s=_duration("--duration", args.duration),
+        users=args.users,
+        spawn_rate=args.spawn_rate,
+        workers=args.workers,
+        run_dir=Path(args.run_dir) if args.run_dir else None,
+        abort_on_fail=args.abort_on_fail,
+        abort_grace_s=_duration("--abort-grace", args.abort_grace) if args.abort_grace else None,
+        allow_production=args.allow_production,
+        port_base=args.port_base,
+        stack_dir=Path(args.stack_dir) if args.stack_dir else None,
+        interval=_duration("--probe-interval", args.probe_interval),
+        scrape_interval=_duration("--scrape-interval", args.scrape_interval),
+        gates=Path(args.gates),
+        locustfile=Path(args.locustfile).resolve(),
+    )
+    return start_soak(options)
+
+
+def cmd_onboard(args: argparse.Namespace) -> int:
+    from launchgate.soak.onboarding import OnboardOptions, onboard
+
+    install_sigterm()
+    return onboard(OnboardOptions(
+        target=args.target, users=args.users, spawn_rate=args.spawn_rate, workers=args.workers,
+        run_dir=Path(args.run_dir) if args.run_dir else None, timeout_s=_duration("--timeout", args.timeout),
+        allow_production=args.allow_production, port_base=args.port_base,
+        stack_dir=Path(args.stack_dir) if args.stack_dir else None, locustfile=Path(args.locustfile).resolve(),
+    ))
+
+
+def _target_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", help="a profile name in fixtures/targets/ or a .toml path")
+    p.add_argument("--workers", type=int, default=0, help="Locust workers beside a Locust master (0: one process)")
+    p.add_argument("--run-dir", help="where everything goes (default reports/<time>-soak-<target>)")
+    p.add_argument("--allow-production", action="store_true", help="load a profile that says production = true")
+    p.add_argument("--port-base", type=int, help="the reference stack's port base (default: the profile's)")
+    p.add_argument("--stack-dir", help="state directory of a running reference stack to use")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    soak = subparsers.add_parser(
+        "soak", help="load a target for a set time and judge its stability window by window",
+        description="Locust load, a 1 Hz monitor into soak.sqlite, and windowed stability verdicts "
+                    "(bounds: alpha.stability in gates.yaml). Exit 0 stable, 1 not, 3 inconclusive, 2 bad input.")
+    _target_args(soak)
+    soak.add_argument("--duration", help="how long: 72h, 10m, 90s, 1h30m")
+    soak.add_argument("--users", type=int, default=10, help="concurrent Locust users (default 10)")
+    soak.add_argument("--spawn-rate", type=float, default=2.0, help="users started per second (default 2)")
+    soak.add_argument("--abort-on-fail", action="store_true", help="stop early, as failed, on a sustained breach")
+    soak.add_argument("--abort-grace", help="how long a breach must last (default: gates.yaml abort_grace)")
+    soak.add_argument("--resume", metavar="RUN", help="carry on a soak whose harness was killed")
+    soak.add_argument("--probe-interval", default="1s", help="health probe interval (default 1s)")
+    soak.add_argument("--scrape-interval", default="5s", help="/metrics scrape interval (default 5s)")
+    soak.add_argument("--gates", default=str(PROJECT_ROOT / "gates.yaml"))
+    soak.add_argument("--locustfile", default=str(PROJECT_ROOT / "load" / "soak.py"))
+    soak.set_defaults(func=cmd_soak)
+
+    onboard = subparsers.add_parser(
+        "onboard", help="onboard N new users (signup, mail verification, login, first campaign)",
+        description="Locust onboarding of N new users; writes measurement onboarding.users. "
+                    "Exit 0 when all N are onboarded, 1 otherwise, 2 bad input.")
+    _target_args(onboard)
+    onboard.add_argument("--users", type=int, default=1000, help="new users to onboard (default 1000)")
+    onboard.add_argument("--spawn-rate", type=float, default=20.0, help="new users per second (default 20)")
+    onboard.add_argument("--timeout", default="30m", help="give up after this long (default 30m)")
+    onboard.add_argument("--locustfile", default=str(PROJECT_ROOT / "load" / "onboarding.py"))
+    onboard.set_defaults(func=cmd_onboard)

@@ -1,0 +1,261 @@
+"""Locust as subprocesses (never imported here: gevent's monkey-patching breaks ssl and web3 in our process).
+
+One headless process, or Locust's own master with W workers on loopback, each started and stopped by PID.
+The plan and the load users' credentials go through the environment, never the command line. Each start
+is a numbered *part* (a resumed soak may need a second Locust): its files are locust/part-N_*.
+The locustfile writes one JSON line per second to part-N_seconds.jsonl (load/support.py), which LoadFeed
+ingests into soak.sqlite, remembering its offset in the same transaction as the rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from launchgate.soak.errors import SoakError
+from launchgate.soak.live import Live
+from launchgate.soak.store import BUCKETS, Recorder, Row, meta_row
+from launchgate.stack import procs
+
+PLAN_ENV = "LAUNCHGATE_LOAD"
+AUTH_ENV = "LAUNCHGATE_LOAD_AUTH"
+START_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LoadGenerator:
+    run_dir: Path
+    locustfile: Path
+    plan: dict[str, Any]
+    auth: dict[str, str]
+    users: int
+    spawn_rate: float
+    run_time_s: float
+    workers: int = 0
+    part: int = 1
+    extra_args: list[str] = field(default_factory=list)
+
+    @property
+    def directory(self) -> Path:
+        return self.run_dir / "locust"
+
+    @property
+    def prefix(self) -> Path:
+        return self.directory / f"part-{self.part}"
+
+    @property
+    def seconds_file(self) -> Path:
+        return Path(f"{self.prefix}_seconds.jsonl")
+
+    @property
+    def log(self) -> Path:
+        return Path(f"{self.prefix}.log")
+
+    def pidfiles(self) -> list[Path]:
+        pids = self.run_dir / "pids"
+        return [pids / f"locust-{self.part}.pid", *(pids / f"locust-{self.part}-worker-{i}.pid"
+                                                    for i in range(1, self.workers + 1))]
+
+    def _env(self) -> dict[str, str]:
+        plan = {**self.plan, "seconds_file": str(self.seconds_file)}
+        return {**os.environ, PLAN_ENV: json.dumps(plan), AUTH_ENV: json.dumps(self.auth), "PYTHONUNBUFFERED": "1"}
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        env = self._env()
+        base = [sys.executable, "-m", "locust", "-f", str(self.locustfile)]
+        main = [*base, "--headless", "--csv", str(self.prefix), "--host", str(self.plan.get("host") or ""),
+                "-u", str(self.users), "-r", f"{self.spawn_rate:g}", "-t", f"{max(1, round(self.run_time_s))}s",
+                "--only-summary", "--stop-timeout", "5", "--exit-code-on-error", "0", *self.extra_args]
+        port = free_port() if self.workers else 0
+        if self.workers:
+            main += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+                     "--expect-workers", str(self.workers), "--expect-workers-max-wait", "60"]
+        files = self.pidfiles()
+        procs.start(main, env=env, log=self.log, pidfile=files[0], cwd=self.locustfile.parent)
+        for i, pidfile in enumerate(files[1:], 1):
+            worker = [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+            procs.start(worker, env=env, log=Path(f"{self.prefix}-worker-{i}.log"), pidfile=pidfile,
+                        cwd=self.locustfile.parent)
+        self._await_first_second()
+
+    def _await_first_second(self) -> None:
+        """Up when the locustfile writes its first line; a Locust that exits first failed to start."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.seconds_file.exists() and self.seconds_file.stat().st_size > 0:
+                return
+            if not self.alive():
+                self.kill()
+                raise SoakError(f"Locust exited at start ({self.locustfile.name}); it printed:\n"
+                                f"{procs.tail(self.log, 30)}")
+            time.sleep(0.1)
+        self.kill()
+        raise SoakError(f"Locust wrote no statistics within {START_TIMEOUT_S:.0f} s; it printed:\n"
+                        f"{procs.tail(self.log, 30)}")
+
+    def pid(self) -> int | None:
+        return procs.read_pid(self.pidfiles()[0])
+
+    def alive(self) -> bool:
+        pid = self.pid()
+        return pid is not None and procs.is_alive(pid)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM first (Locust writes its final CSV), SIGKILL after `timeout`; workers follow their master."""
+        files = self.pidfiles()
+        procs.stop(files[0], sig=signal.SIGTERM, timeout=timeout)
+        for pidfile in files[1:]:
+            procs.stop(pidfile, sig=signal.SIGTERM, timeout=5.0)
+
+    def kill(self) -> None:
+        for pidfile in self.pidfiles():
+            procs.stop(pidfile, sig=signal.SIGKILL, timeout=5.0)
+
+
+class Watchdog:
+    """Kills the load generator by PID at a hard deadline, whatever the rest of the harness is doing."""
+
+    def __init__(self, loadgen: LoadGenerator, deadline: float) -> None:
+        self.fired = False
+        self._timer = threading.Timer(max(0.0, deadline - time.time()), self._fire)
+        self._timer.daemon = True
+        self._loadgen = loadgen
+
+    def start(self) -> Watchdog:
+        self._timer.start()
+        return self
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        if self._loadgen.alive():
+            self.fired = True
+            self._loadgen.kill()
+
+
+@dataclass
+class _Part:
+    number: int
+    path: Path
+    offset: int = 0
+    n: int = 0
+    f: int = 0
+    last_ts: float = 0.0
+    flows: dict[str, list[int]] = field(default_factory=dict)
+
+
+class LoadFeed:
+    """Tails each part's seconds file into soak.sqlite: exactly once, across crashes, in constant memory."""
+
+    def __init__(self, recorder: Recorder, live: Live, stored: dict[str, Any] | None = None,
+                 poll_s: float = 0.5) -> None:
+        self.recorder = recorder
+        self.live = live
+        self.poll_s = poll_s
+        self.parts: dict[int, _Part] = {}
+        for key, state in (stored or {}).items():
+            number = int(key)
+            self.parts[number] = _Part(number, Path(state["path"]), state["offset"], state["n"], state["f"],
+                                       state.get("last_ts", 0.0), state.get("flows") or {})
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="soak-loadfeed", daemon=True)
+
+    def add_part(self, number: int, path: Path) -> None:
+        with self._lock:
+            self.parts.setdefault(number, _Part(number, path))
+
+    def flows(self) -> dict[str, list[int]]:
+        """Whole user flows (onboarded users) over every part: [attempted, failed]."""
+        out: dict[str, list[int]] = {}
+        with self._lock:
+            for part in self.parts.values():
+                for name, (n, f) in part.flows.items():
+                    pair = out.setdefault(name, [0, 0])
+                    pair[0] += n
+                    pair[1] += f
+        return out
+
+    def start(self) -> LoadFeed:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.poll()  # whatever Locust wrote last
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll_s):
+            self.poll()
+
+    def poll(self) -> None:
+        with self._lock:
+            for part in self.parts.values():
+                self._ingest(part)
+
+    def _ingest(self, part: _Part) -> None:
+        try:
+            with part.path.open("rb") as fh:
+                fh.seek(part.offset)
+                chunk = fh.read(4 << 20)
+        except FileNotFoundError:
+            return
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return
+        rows: list[Row] = []
+        for raw in chunk[: end + 1].splitlines():
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue  # a torn line from a killed Locust: skipped, never half-read
+            rows.extend(self._rows(part, line))
+        part.offset += end + 1
+        state = {"path": str(part.path), "offset": part.offset, "n": part.n, "f": part.f, "last_ts": part.last_ts,
+                 "flows": part.flows}
+        rows.append(meta_row(f"load.part.{part.number}", state))
+        self.recorder.put_batch(rows)
+
+    def _rows(self, part: _Part, line: dict[str, Any]) -> list[Row]:
+        n, f = int(line.get("n", 0)), int(line.get("f", 0))
+        # A counter below the last one is a fresh stats table (a restarted Locust): count from zero.
+        dn = n - part.n if n >= part.n else n
+        df = f - part.f if f >= part.f and n >= part.n else f
+        part.n, part.f = n, f
+        ts = float(line["ts"])
+        if ts <= part.last_ts:
+            ts = part.last_ts + 0.001
+        part.last_ts = ts
+        part.flows = {str(k): [int(v[0]), int(v[1])] for k, v in (line.get("flows") or {}).items()}
+        histogram = [0] * BUCKETS
+        for key, count in (line.get("h") or {}).items():
+            histogram[min(int(key), BUCKETS - 1)] += int(count)
+        rps, fps = float(line.get("rps", 0.0)), float(line.get("fps", 0.0))
+        p50, p95 = float(line.get("p50", 0.0)), float(line.get("p95", 0.0))
+        users = int(line.get("users", 0))
+        self.live.add_load(ts, dn, df, rps, users, p95, histogram)
+        rows: list[Row] = [("load_seconds", (ts, part.number, users, dn, df, rps, fps, p50, p95, *histogram)),
+                           ("samples", ("rps", "load", ts, rps)),
+                           ("samples", ("users", "load", ts, float(users)))]
+        if dn:
+            rows.append(("samples", ("error_rate", "load", ts, df / dn)))
+            rows.append(("samples", ("p95_ms", "load", ts, p95)))
+            rows.append(("samples", ("p50_ms", "load", ts, p50)))
+        return rows

@@ -1,0 +1,427 @@
+"""`launchgate soak`: Locust load for a set time, a monitor beside it, and a windowed stability verdict.
+
+A run directory holds everything: run.json (the settings, no secrets), soak.sqlite (the time series),
+locust/ (Locust's CSV and logs), pids/, evidence/soak.jsonl, and stack/ when the run started its own stack.
+A harness killed mid-run is resumed with `--resume RUN`: what was written stays, the time it was away is a
+harness gap (not target downtime), and a Locust still running is adopted, else a new one takes the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from launchgate.gates.evidence import EvidenceWriter
+from launchgate.gates.formatting import fmt_duration, fmt_percent
+from launchgate.gates.loader import GatesConfigError, load_gates
+from launchgate.gates.model import StabilityWindows
+from launchgate.runner import new_run_dir
+from launchgate.soak import analysis
+from launchgate.soak.errors import SoakError
+from launchgate.soak.live import Live, WindowSums
+from launchgate.soak.loadgen import LoadFeed, LoadGenerator, Watchdog
+from launchgate.soak.monitor import Monitor
+from launchgate.soak.progress import Progress, line
+from launchgate.soak.store import DB_NAME, Recorder, connect, meta_row, read_meta
+from launchgate.soak.target import (
+    PROJECT_ROOT,
+    SOAK_TASKS,
+    TargetSession,
+    describe,
+    load_plan,
+    open_target,
+    reopen,
+)
+from launchgate.soak.windows import window_seconds
+
+STABILITY = "alpha.stability"
+EXIT_STABLE, EXIT_UNSTABLE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 3, 130
+RUN_FILE = "run.json"
+
+
+@dataclass
+class SoakOptions:
+    target: str
+    duration_s: float
+    users: int = 10
+    spawn_rate: float = 2.0
+    workers: int = 0
+    run_dir: Path | None = None
+    abort_on_fail: bool = False
+    abort_grace_s: float | None = None  # None: alpha.stability.windows.abort_grace in gates.yaml
+    allow_production: bool = False
+    port_base: int | None = None
+    stack_dir: Path | None = None
+    interval: float = 1.0
+    scrape_interval: float = 5.0
+    probe_timeout: float = 2.0
+    gates: Path = PROJECT_ROOT / "gates.yaml"
+    locustfile: Path = PROJECT_ROOT / "load" / "soak.py"
+    quiet: bool = False
+
+
+@dataclass
+class RunState:
+    """run.json: what a resumed harness needs to carry on. Never a secret."""
+
+    options: dict[str, Any]
+    target: dict[str, Any]
+    start: float
+    end: float
+    window_s: float
+    services: list[str]
+    plan: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    def save(self, run_dir: Path) -> None:
+        tmp = run_dir / (RUN_FILE + ".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, default=str))
+        tmp.replace(run_dir / RUN_FILE)
+
+    @classmethod
+    def load(cls, run_dir: Path) -> RunState:
+        return cls(**json.loads((run_dir / RUN_FILE).read_text()))
+
+
+def load_bounds(path: Path) -> StabilityWindows:
+    try:
+        config = load_gates(path)
+    except GatesConfigError as exc:
+        raise SoakError(str(exc)) from exc
+    criterion = config.criterion(STABILITY)
+    if criterion is None or criterion.windows is None:
+        raise SoakError(f"{path}: criterion {STABILITY} has no `windows:` mapping (the soak's bounds)")
+    return criterion.windows
+
+
+def _options_json(options: SoakOptions) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()}
+
+
+def _options_from(data: dict[str, Any]) -> SoakOptions:
+    paths = {"run_dir", "stack_dir", "gates", "locustfile"}
+    return SoakOptions(**{k: (Path(v) if k in paths and v is not None else v) for k, v in data.items()})
+
+
+# -- start ------------------------------------------------------------------------------------------------
+def start_soak(options: SoakOptions) -> int:
+    bounds = load_bounds(options.gates)
+    if options.users < 1 or options.spawn_rate <= 0 or options.workers < 0:
+        raise SoakError("--users must be at least 1, --spawn-rate above 0 and --workers at least 0")
+    if not options.locustfile.is_file():
+        raise SoakError(f"no locustfile {options.locustfile}")
+    run_dir = options.run_dir or new_run_dir(PROJECT_ROOT / "reports", f"soak-{Path(options.target).stem}")
+    if (run_dir / DB_NAME).exists():
+        raise SoakError(f"{run_dir} already holds a soak: resume it with --resume {run_dir}, or pick another --run-dir")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    options.run_dir = run_dir
+    session = open_target(options.target, port_base=options.port_base, stack_dir=options.stack_dir,
+                          allow_production=options.allow_production, run_dir=run_dir)
+    try:
+        plan, notes = load_plan(session.target, SOAK_TASKS)
+        if not any(plan["weights"].values()):
+            raise SoakError(f"target {session.target.name!r}: no soak task has its routes ({'; '.join(notes)})")
+        start = float(math.ceil(time.time()))
+        state = RunState(options=_options_json(options), target=describe(session), start=start,
+                         end=start + options.duration_s, window_s=window_seconds(options.duration_s, bounds),
+                         services=[w.name for w in session.watched], plan=plan, notes=notes)
+        state.save(run_dir)
+        return _drive(run_dir, state, options, bounds, session, resumed=False)
+    finally:
+        session.close()
+
+
+# -- resume -----------------------------------------------------------------------------------------------
+def resume_soak(run: Path, *, quiet: bool = False) -> int:
+    run_dir = run if run.is_dir() or run.is_absolute() else PROJECT_ROOT / "reports" / run
+    if not (run_dir / RUN_FILE).is_file() or not (run_dir / DB_NAME).is_file():
+        raise SoakError(f"no soak to resume in {run}: it has no {RUN_FILE} and {DB_NAME}")
+    state = RunState.load(run_dir)
+    options = _options_from(state.options)
+    options.quiet = quiet
+    conn = connect(run_dir / DB_NAME, readonly=True)
+    try:
+        finished = read_meta(conn, "finished")
+    finally:
+        conn.close()
+    if finished:
+        raise SoakError(f"the soak in {run_dir} already finished ({finished}): `launchgate report {run_dir}`")
+    bounds = load_bounds(options.gates)
+    session = reopen(state.target, options.allow_production)
+    try:
+        return _drive(run_dir, state, options, bounds, session, resumed=True)
+    finally:
+        session.close()
+
+
+def _record_gap(recorder: Recorder, db: Path, state: RunState, interval: float, now: float) -> float:
+    """The time the harness was away, and downtime still open when it went (cut at its last probe)."""
+    conn = connect(db, readonly=True)
+    try:
+        row = conn.execute("SELECT MAX(ts) FROM samples WHERE metric = 'up' AND service = 'all'").fetchone()
+        last = float(row[0]) if row and row[0] is not None else None
+        for service in [*state.services, "all"]:
+            latest = conn.execute("SELECT ts, value FROM samples WHERE metric = 'up' AND service = ? "
+                                  "ORDER BY ts DESC LIMIT 1", (service,)).fetchone()
+            if latest and latest[1] == 0.0:
+                up = conn.execute("SELECT MAX(ts) FROM samples WHERE metric = 'up' AND service = ? AND value = 1",
+                                  (service,)).fetchone()[0]
+                began = float(up) + interval if up is not None else state.start
+                recorder.event(began, "down", service, float(latest[0]), cut_by_harness_gap=True)
+    finally:
+        conn.close()
+    gap_start = (last + interval) if last is not None else state.start
+    gap_end = min(now, state.end)
+    if gap_end > gap_start:
+        recorder.event(gap_start, "harness_gap", "", gap_end)
+    return max(0.0, gap_end - gap_start)
+
+
+# -- the run ----------------------------------------------------------------------------------------------
+def _judge(bounds: StabilityWindows) -> Any:
+    def judge(w: WindowSums) -> list[str]:
+        failed = []
+        if w.requests and (w.error_rate or 0.0) > bounds.max_error_rate:
+            failed.append(f"error rate {fmt_percent(w.error_rate or 0.0)}")
+        if w.p95_ms is not None and w.p95_ms > bounds.max_p95_ms:
+            failed.append(f"p95 {w.p95_ms:.0f} ms")
+        if w.probes and round(w.uptime or 0.0, 9) < round(bounds.min_uptime, 9):
+            failed.append(f"uptime {fmt_percent(w.uptime or 0.0)}")
+        if w.restarts > bounds.max_restarts:
+            failed.append(f"{w.restarts} restart(s)")
+        return failed
+
+    return judge
+
+
+class _Abort:
+    """Abort-on-fail: a key breach (errors, p95, downtime) lasting `grace` seconds stops the run as failed."""
+
+    def __init__(self, bounds: StabilityWindows, grace: float) -> None:
+        self.bounds = bounds
+        self.grace = grace
+        self.since: float | None = None
+        self.what = ""
+
+    def check(self, live: Live, now: float) -> str | None:
+        error_rate, p95 = live.recent(now)
+        snap = live.snapshot()
+        breaches = []
+        if error_rate is not None and error_rate > self.bounds.max_error_rate:
+            breaches.append(f"error rate {fmt_percent(error_rate)} > {fmt_percent(self.bounds.max_error_rate)}")
+        if p95 is not None and p95 > self.bounds.max_p95_ms:
+            breaches.append(f"p95 {p95:.0f} ms > {self.bounds.max_p95_ms:g} ms")
+        if snap["down_since"] is not None:
+            breaches.append(f"down: {', '.join(snap['down']) or 'a service'}")  # type: ignore[arg-type]
+        if not breaches:
+            self.since, self.what = None, ""
+            return None
+        self.since = self.since if self.since is not None else now
+        self.what = "; ".join(breaches)
+        if now - self.since >= self.grace:
+            return f"{self.what}, for {fmt_duration(now - self.since)} (grace {fmt_duration(self.grace)})"
+        return None
+
+
+def _drive(run_dir: Path, state: RunState, options: SoakOptions, bounds: StabilityWindows,
+           session: TargetSession, *, resumed: bool) -> int:
+    db = run_dir / DB_NAME
+    recorder = Recorder(db).start()
+    conn = connect(db, readonly=True)
+    try:
+        stored_parts = {k.rsplit(".", 1)[1]: json.loads(v) for k, v in
+                        conn.execute("SELECT key, value FROM meta WHERE key LIKE 'load.part.%'")}
+        seeds = {svc: conn.execute("SELECT start_time, pid FROM scrapes WHERE service = ? ORDER BY ts DESC LIMIT 1",
+                                   (svc,)).fetchone() for svc in state.services}
+    finally:
+        conn.close()
+    now = time.time()
+    gap = 0.0
+    if resumed:
+        gap = _record_gap(recorder, db, state, options.interval, now)
+    else:
+        recorder.put_batch([meta_row("start", state.start), meta_row("end", state.end),
+                            meta_row("window_s", state.window_s), meta_row("interval", options.interval),
+                            meta_row("services", state.services)])
+    live = Live(state.start, state.window_s, judge=_judge(bounds))
+    feed = LoadFeed(recorder, live, stored_parts).start()
+    monitor: Monitor | None = None
+    loadgen: LoadGenerator | None = None
+    watchdog: Watchdog | None = None
+    interrupted = False
+    aborted: str | None = None
+    ended = state.end
+    try:
+        if now < state.end:
+            monitor = Monitor(session.watched, recorder, live, interval=options.interval,
+                              scrape_interval=options.scrape_interval, timeout=options.probe_timeout)
+            for svc, seed in seeds.items():
+                if seed is not None:
+                    monitor.state[svc].start_time, monitor.state[svc].pid = seed
+            monitor.start()
+            loadgen = _loadgen(run_dir, state, options, session, stored_parts, recorder, feed)
+            if loadgen is not None:
+                # The hard limit: Locust has its own -t, and this kills it by PID shortly after the end regardless.
+                watchdog = Watchdog(loadgen, state.end + 15 + 0.01 * (state.end - state.start)).start()
+            aborted, ended = _loop(state, options, bounds, live, recorder, loadgen, resumed, gap)
+    except KeyboardInterrupt:
+        interrupted = True
+        ended = time.time()
+    finally:
+        if loadgen is not None:
+            loadgen.stop()
+        if watchdog is not None:
+            watchdog.cancel()
+        if monitor is not None:
+            monitor.stop()
+        feed.stop()
+        if aborted:
+            recorder.event(ended, "abort", "", None, reason=aborted)
+        if not interrupted:
+            recorder.put_batch([meta_row("finished", time.strftime("%Y-%m-%d %H:%M:%S")), meta_row("ended", ended)])
+        recorder.close()
+    if recorder.error is not None:
+        raise SoakError(f"cannot write {db}: {recorder.error}")
+    if interrupted:
+        print(f"soak interrupted: resume it with `launchgate soak --resume {run_dir}`")
+        return EXIT_INTERRUPTED
+    return _finish(run_dir, state, options, bounds, session, min(ended, state.end))
+
+
+def _loadgen(run_dir: Path, state: RunState, options: SoakOptions, session: TargetSession,
+             stored_parts: dict[str, Any], recorder: Recorder, feed: LoadFeed) -> LoadGenerator | None:
+    last = max((int(k) for k in stored_parts), default=0)
+
+    def make(part: int, run_time: float) -> LoadGenerator:
+        return LoadGenerator(run_dir, options.locustfile, state.plan, session.auth, options.users,
+                             options.spawn_rate, run_time, options.workers, part)
+
+    if last:
+        previous = make(last, 0)
+        if previous.alive():  # Locust outlived the harness: adopt it, its numbers keep flowing
+            feed.add_part(last, previous.seconds_file)
+            recorder.event(time.time(), "locust", "", None, action="adopted", part=last)
+            return previous
+    remaining = state.end - time.time()
+    if remaining < 2:
+        return None
+    loadgen = make(last + 1, remaining)
+    loadgen.start()
+    feed.add_part(loadgen.part, loadgen.seconds_file)
+    recorder.event(time.time(), "locust", "", None, action="started", part=loadgen.part, users=options.users,
+                   workers=options.workers)
+    return loadgen
+
+
+def _loop(state: RunState, options: SoakOptions, bounds: StabilityWindows, live: Live, recorder: Recorder,
+          loadgen: LoadGenerator | None, resumed: bool, gap: float) -> tuple[str | None, float]:
+    grace = options.abort_grace_s if options.abort_grace_s is not None else bounds.abort_grace
+    abort = _Abort(bounds, grace) if options.abort_on_fail else None
+    judge = _judge(bounds)
+    total = state.end - state.start
+    n_windows = math.ceil(total / state.window_s - 1e-9)
+    locust_gone = False
+    stop = threading.Event()
+    with Progress(plain_every=max(5.0, min(60.0, total / 20))) as progress:
+        if resumed:
+            progress.update(f"resumed after a harness gap of {fmt_duration(gap)}", force=True)
+        while True:
+            now = time.time()
+            if now >= state.end:
+                return None, state.end
+            if recorder.error is not None:
+                raise SoakError(f"cannot write soak.sqlite: {recorder.error}")
+            if loadgen is not None and not locust_gone and not loadgen.alive():
+                locust_gone = True
+                recorder.event(now, "locust", "", None, action="exited", part=loadgen.part)
+                progress.update(f"Locust exited before the end; its last lines: {loadgen.log}", force=True)
+            snap = live.snapshot()
+            window: WindowSums = snap["window"]  # type: ignore[assignment]
+            failing = judge(window)
+            verdict = f"{min(window.index + 1, n_windows)}/{n_windows} " + (
+                f"FAILING ({', '.join(failing)})" if failing else "passing")
+            if snap["windows_failed"]:
+                verdict += f", {snap['windows_failed']} failed so far"
+            note = ""
+            if abort is not None:
+                reason = abort.check(live, now)
+                if reason:
+                    progress.update(line(now - state.start, total, snap, verdict, f"ABORT: {reason}"), force=True)
+                    return reason, now
+                if abort.since is not None:
+                    note = f"abort in {abort.grace - (now - abort.since):.0f} s unless {abort.what} ends"
+            progress.update(line(now - state.start, total, snap, verdict, note))
+            stop.wait(max(0.05, 1.0 - (time.time() % 1.0)))
+
+
+# -- the verdict ------------------------------------------------------------------------------------------
+def _finish(run_dir: Path, state: RunState, options: SoakOptions, bounds: StabilityWindows,
+            session: TargetSession, end: float) -> int:
+    started = time.monotonic()
+    result = analysis.analyze(run_dir / DB_NAME, bounds, state.start, end, state.window_s, options.interval,
+                              state.services)
+    conn = sqlite3.connect(f"file:{run_dir / DB_NAME}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT detail FROM events WHERE kind = 'abort' LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    if row:
+        result.aborted = json.loads(row[0]).get("reason")
+    extra = {"users": options.users, "spawn_rate": options.spawn_rate, "workers": options.workers,
+             "planned_duration_s": state.end - state.start, "analysis_s": round(time.monotonic() - started, 3),
+             "notes": state.notes}
+    records = analysis.evidence(result, run_dir.name, session.target.name, bounds, extra)
+    writer = EvidenceWriter(run_dir, "soak")
+    for record in records:
+        writer.write(record)
+    _print_verdict(run_dir, result, session.target.name)
+    return {"passed": EXIT_STABLE, "failed": EXIT_UNSTABLE}.get(result.outcome, EXIT_INCONCLUSIVE)
+
+
+def _print_verdict(run_dir: Path, result: analysis.Analysis, target: str) -> None:
+    word = {"passed": "STABLE", "failed": "NOT STABLE", "skipped": "INCONCLUSIVE"}[result.outcome]
+    passed = sum(1 for w in result.windows if w.outcome == "passed")
+    print(f"soak of {target} over {fmt_duration(result.end - result.start)} "
+          f"(windows of {fmt_duration(result.window_s)}): {word}, {passed} of {len(result.windows)} windows passed")
+    if result.aborted:
+        print(f"  aborted: {result.aborted}")
+    errors = fmt_percent(result.failures / result.requests) if result.requests else "-"
+    uptime = fmt_percent(result.uptime) if result.uptime is not None else "-"
+    print(f"  {result.requests:,} requests, {result.failures:,} failed ({errors}); uptime {uptime} over "
+          f"{result.probes:,} probes; {len(result.restarts)} restart(s); downtime "
+          f"{sum(d.seconds for d in result.downtime):.0f} s; harness gaps {sum(g.seconds for g in result.gaps):.0f} s")
+    for name, count in analysis.failed_checks(result).items():
+        print(f"  {name}: failed in {count} window(s)")
+    for w in result.windows:
+        if w.outcome != "passed":
+            checks = "; ".join(f"{c.name} {_shown(c.value, c.unit)} (bound {c.bound:g}{_unit(c.unit)})"
+                               for c in w.checks if c.passed is False or c.no_data)
+            print(f"  window {w.index + 1}: {w.outcome}: {checks}")
+    print(f"  evidence: {run_dir / 'evidence' / 'soak.jsonl'}   series: {run_dir / DB_NAME}")
+
+
+def _unit(unit: str) -> str:
+    return "" if unit in ("ratio", "count") else f" {unit}"
+
+
+def _shown(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "ratio":
+        return fmt_percent(value)
+    return f"{value:.1f}{_unit(unit)}"
+
+
+def install_sigterm() -> None:
+    """SIGTERM ends a soak like Ctrl-C: Locust stopped, the series kept, resumable."""
+    def handler(_sig: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,241 @@
+"""The target of a load run: its profile, where its services are, who the load users are, and the guards.
+
+Load only ever goes to the profile's own hosts. A production profile is refused unless the operator says
+--allow-production; under test (pytest, or LAUNCHGATE_LOOPBACK_ONLY) only loopback hosts are allowed.
+The reference target is started by the harness itself, in the run directory, unless one already runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from launchgate.soak.errors import SoakError
+from launchgate.soak.monitor import Watched
+from launchgate.stack import procs
+from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
+from launchgate.targets import Service, Target, TargetError, load_target
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+LOOPBACK_ENV = "LAUNCHGATE_LOOPBACK_ONLY"
+# Load users of one identity must not be throttled by the stack's per-identity limit (200 rps by default).
+LOAD_STACK_ENV = {"LG_RATE_LIMIT_RPS": "100000", "LG_RATE_LIMIT_BURST": "100000"}
+VOTERS_FILE = PROJECT_ROOT / "fixtures" / "seed" / "voters.yml"
+PORT_SPAN = 10  # a reference profile's ports are base + 0..9 (launchgate/stack/layout.py)
+
+
+@dataclass
+class TargetSession:
+    target: Target
+    auth: dict[str, str]  # headers of the load users: secret, passed to Locust through its environment only
+    watched: list[Watched]
+    stack: Stack | None = None  # the reference stack, when the harness knows its state directory
+    own_stack: bool = False  # started by this run: stopped at its end
+    notes: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        if self.own_stack and self.stack is not None:
+            self.stack.down()
+
+
+def loopback_only() -> bool:
+    return bool(os.environ.get(LOOPBACK_ENV) or os.environ.get("PYTEST_CURRENT_TEST"))
+
+
+def open_target(name: str, *, port_base: int | None = None, stack_dir: Path | None = None,
+                allow_production: bool = False, run_dir: Path | None = None, start_stack: bool = True) -> TargetSession:
+    try:
+        target = load_target(name)
+    except TargetError as exc:
+        raise SoakError(str(exc)) from exc
+    if target.production and not allow_production:
+        raise SoakError(f"target {target.name!r} is a production profile (production = true in {target.path}): "
+                        "load is refused unless you pass --allow-production")
+    if target.load is None:
+        raise SoakError(f"target {target.name!r} has no [load] table in {target.path}: no routes for load users")
+    if target.managed and port_base is not None:
+        target = shift_ports(target, port_base)
+    check_hosts(target)
+    stack, own = None, False
+    if target.managed:
+        stack, own = _reference_stack(target, stack_dir, run_dir, start_stack)
+    else:
+        preflight(target)
+    auth = load_auth(target, stack)
+    watched = [Watched(s.name, s.url + s.health_path,
+                       s.url + "/metrics" if (target.managed or target.can("metrics")) else None,
+                       stack.pids / f"{s.name}.pid" if stack is not None else None)
+               for s in target.services.values()]
+    return TargetSession(target, auth, watched, stack, own)
+
+
+def hosts(target: Target) -> set[str]:
+    urls = [s.url for s in target.services.values()] + list(target.api.values())
+    return {urlsplit(u).hostname or "" for u in urls}
+
+
+def check_hosts(target: Target) -> None:
+    if loopback_only():
+        outside = sorted(h for h in hosts(target) if h not in LOOPBACK)
+        if outside:
+            raise SoakError(f"target {target.name!r} names non-loopback hosts ({', '.join(outside)}): refused "
+                            f"under test ({LOOPBACK_ENV} or pytest)")
+
+
+def shift_ports(target: Target, port_base: int) -> Target:
+    """The reference profile moved to another port base: every loopback port base+k becomes port_base+k."""
+    gateway = urlsplit(target.services["gateway"].url if "gateway" in target.services
+                       else next(iter(target.services.values())).url)
+    old = gateway.port or 80
+
+    def move(url: str) -> str:
+        parts = urlsplit(url)
+        if parts.hostname in LOOPBACK and parts.port is not None and old <= parts.port < old + PORT_SPAN:
+            return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{port_base + parts.port - old}"))
+        return url
+
+    services = {k: Service(s.name, move(s.url), s.health_path) for k, s in target.services.items()}
+    api = {k: move(v) for k, v in target.api.items()}
+    chain = dataclasses.replace(target.chain, rpc=move(target.chain.rpc)) if target.chain else None
+    return dataclasses.replace(target, services=services, api=api, chain=chain)
+
+
+def port_base_of(target: Target) -> int:
+    return urlsplit(target.services["gateway"].url).port or 80
+
+
+def answers(url: str, timeout: float = 3.0) -> str | None:
+    """None when `url` answers HTTP at all, else why not."""
+    try:
+        httpx.get(url, timeout=timeout)
+        return None
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+
+
+def preflight(target: Target) -> None:
+    """Every service of the profile must answer before any load starts: exit 2 naming the first that does not."""
+    for service in target.services.values():
+        url = service.url + service.health_path
+        why = answers(url)
+        if why is not None:
+            raise SoakError(f"target {target.name!r} is unreachable: {url} does not answer ({why})")
+
+
+def _reference_stack(target: Target, stack_dir: Path | None, run_dir: Path | None,
+                     start: bool) -> tuple[Stack, bool]:
+    """A running stack on the profile's ports whose state directory is known, else a new one in the run dir.
+
+    With start=False (a resumed run) the known stack is used even if some of it is down: that is downtime.
+    """
+    base = port_base_of(target)
+    candidates = [d for d in (stack_dir, run_dir / "stack" if run_dir else None, DEFAULT_STATE_DIR) if d]
+    for directory in candidates:
+        stack = Stack(directory)
+        if stack.secrets_file.exists() and stack.options.port_base == base and (stack.running() or not start):
+            if start:
+                preflight(target)
+            return stack, False
+    gateway = target.services["gateway"].url + "/health"
+    if answers(gateway, timeout=1.0) is None:
+        raise SoakError(f"a reference stack answers at {gateway} but its state directory is not known: pass "
+                        "--stack-dir (the directory of its secrets.json)")
+    if not start:
+        raise SoakError(f"the reference stack at {gateway} is not running and its state directory is unknown")
+    directory = stack_dir or (run_dir / "stack" if run_dir else DEFAULT_STATE_DIR)
+    stack = Stack(directory, StackOptions(port_base=base, extra_env=dict(LOAD_STACK_ENV)))
+    try:
+        stack.up()
+    except procs.StackError as exc:
+        raise SoakError(f"cannot start the reference stack: {exc}") from exc
+    return stack, True
+
+
+def load_auth(target: Target, stack: Stack | None) -> dict[str, str]:
+    """Credentials of the load users, checked once against the target: never printed, never on a command line."""
+    mode = target.auth.get("mode", "none")
+    if mode == "stack-secrets":
+        if stack is None:
+            raise SoakError(f"target {target.name!r} takes its credentials from a stack's secrets.json: none known")
+        headers = {"X-API-Key": stack.secrets.admin_api_key}
+    elif mode == "api-key":
+        key = target.env_secret("api_key_env")
+        if not key:
+            raise SoakError(f"target {target.name!r} needs an API key in ${target.auth.get('api_key_env')}")
+        headers = {"X-API-Key": key}
+    else:
+        headers = {}
+    probe = target.load_url("list_campaigns") or target.load_url("dashboard")
+    if headers and probe:
+        try:
+            status = httpx.get(probe.format(), headers=headers, timeout=10).status_code
+        except httpx.HTTPError as exc:
+            raise SoakError(f"target {target.name!r} is unreachable: {probe} ({type(exc).__name__})") from exc
+        if status in (401, 403):
+            raise SoakError(f"target {target.name!r} refused the load users' credentials ({status} from {probe})")
+    return headers
+
+
+# The tasks of load/soak.py and the routes each needs; "any" tasks need one of theirs.
+SOAK_TASKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "campaigns": ("all", ("create_campaign",)),
+    "governance": ("all", ("create_proposal", "submit_proposal", "start_voting", "cast_vote")),
+    "social": ("all", ("social_post",)),
+    "reads": ("any", ("dashboard", "list_campaigns", "list_proposals")),
+}
+ONBOARDING_ROUTES = ("signup", "mailbox", "verify", "login", "create_campaign")
+
+
+def load_plan(target: Target, tasks: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> tuple[dict[str, Any],
+                                                                                                     list[str]]:
+    """The JSON plan Locust reads (load/support.py), and notes on the tasks this target cannot run."""
+    assert target.load is not None
+    routes = {key: {"method": r.method, "url": target.load_url(key), "name": r.name}
+              for key, r in target.load.routes.items() if target.load_url(key)}
+    weights = dict(target.load.weights)
+    notes = []
+    for task, (rule, needed) in (tasks or {}).items():
+        have = [k in routes for k in needed]
+        if not (all(have) if rule == "all" else any(have)):
+            if weights.get(task):
+                missing = ", ".join(k for k, ok in zip(needed, have, strict=True) if not ok)
+                notes.append(f"task {task} is off: the profile has no route {missing}")
+            weights[task] = 0
+    host = target.api.get("email") or next(iter(target.services.values())).url
+    plan = {"host": host, "routes": routes, "weights": weights, "voters_file": str(VOTERS_FILE),
+            **{k: v for k, v in target.load.settings.items() if isinstance(v, str | int | float | list)}}
+    return plan, notes
+
+
+def describe(session: TargetSession) -> dict[str, Any]:
+    """What run.json records about the target (no secrets): enough to open it again on --resume."""
+    stack = session.stack
+    return {"name": session.target.name, "path": str(session.target.path),
+            "port_base": port_base_of(session.target) if session.target.managed else None,
+            "stack_dir": str(stack.state_dir) if stack is not None else None, "own_stack": session.own_stack}
+
+
+def reopen(info: dict[str, Any], allow_production: bool) -> TargetSession:
+    """The target of a run being resumed: its own stack is started again only if nothing of it runs."""
+    stack_dir = Path(info["stack_dir"]) if info.get("stack_dir") else None
+    if info.get("own_stack") and stack_dir is not None:
+        stack = Stack(stack_dir)
+        if not stack.running():
+            try:
+                stack.up()
+            except procs.StackError as exc:
+                raise SoakError(f"cannot start the run's reference stack again: {exc}") from exc
+        session = open_target(info["path"], port_base=info.get("port_base"), stack_dir=stack_dir,
+                              allow_production=allow_production, start_stack=False)
+        session.own_stack = True
+        return session
+    return open_target(info["path"], port_base=info.get("port_base"), stack_dir=stack_dir,
+                       allow_production=allow_production, start_stack=False)
+

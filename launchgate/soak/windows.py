@@ -1,0 +1,195 @@
+"""Window maths of the stability analysis, with no I/O: window layout, percentiles from histograms,
+least-squares slopes, and the checks each window must pass (bounds from gates.yaml, alpha.stability.windows).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from launchgate.gates.model import StabilityWindows
+
+BUCKET_EDGES_MS = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000,
+                   3000, 5000, 7500, 10000, 15000, 30000, 60000)
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*([smhdw]|min))+\s*$")
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|[smhdw])")
+_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from '72h', '10m', '90s', '1h30m' or a plain number of seconds; ValueError otherwise."""
+    raw = text.strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", raw):
+        seconds = float(raw)
+    elif _DURATION.match(raw):
+        seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(raw))
+    else:
+        raise ValueError(f"cannot read duration {text!r}: write a number and a unit, e.g. 72h, 10m, 90s, 1h30m")
+    if seconds <= 0:
+        raise ValueError(f"duration {text!r} must be longer than zero")
+    return seconds
+
+
+def window_seconds(duration_s: float, bounds: StabilityWindows) -> float:
+    """Hourly for a long run; a shorter one gets `min_windows` windows, none shorter than `min_window`."""
+    if duration_s >= bounds.window * bounds.min_windows:
+        return bounds.window
+    return max(duration_s / bounds.min_windows, bounds.min_window)
+
+
+def window_bounds(start: float, end: float, width: float) -> list[tuple[float, float]]:
+    """Consecutive windows from `start`; the last one ends at `end` (it may be shorter)."""
+    count = max(1, math.ceil((end - start) / width - 1e-9))
+    return [(start + i * width, min(start + (i + 1) * width, end)) for i in range(count)]
+
+
+def histogram_percentile(counts: Sequence[int], q: float) -> float | None:
+    """The q-quantile (ms) of per-bucket counts over BUCKET_EDGES_MS, linear within a bucket."""
+    total = sum(counts)
+    if total <= 0:
+        return None
+    rank = q * total
+    seen = 0.0
+    for i, count in enumerate(counts):
+        if count and seen + count >= rank:
+            lower = BUCKET_EDGES_MS[i - 1] if i > 0 else 0.0
+            if i >= len(BUCKET_EDGES_MS):
+                return float(lower)  # the open top bucket: at least its lower edge
+            return lower + (BUCKET_EDGES_MS[i] - lower) * (rank - seen) / count
+        seen += count
+    return float(BUCKET_EDGES_MS[-1])
+
+
+@dataclass
+class Fit:
+    """Running sums for a least-squares line y = a + b·x (x in hours since the run's start)."""
+
+    n: float = 0.0
+    sx: float = 0.0
+    sy: float = 0.0
+    sxx: float = 0.0
+    sxy: float = 0.0
+    x_min: float = math.inf
+    x_max: float = -math.inf
+
+    def add(self, x: float, y: float, weight: float = 1.0) -> None:
+        self.add_sums(weight, x * weight, y * weight, x * x * weight, x * y * weight, x, x)
+
+    def add_sums(self, n: float, sx: float, sy: float, sxx: float, sxy: float, x_min: float, x_max: float) -> None:
+        self.n += n
+        self.sx += sx
+        self.sy += sy
+        self.sxx += sxx
+        self.sxy += sxy
+        self.x_min = min(self.x_min, x_min)
+        self.x_max = max(self.x_max, x_max)
+
+    @property
+    def span(self) -> float:
+        return max(0.0, self.x_max - self.x_min)
+
+    @property
+    def slope(self) -> float | None:
+        denominator = self.n * self.sxx - self.sx * self.sx
+        if self.n < 3 or denominator <= 1e-12 * max(1.0, self.n * self.sxx):
+            return None
+        return (self.n * self.sxy - self.sx * self.sy) / denominator
+
+
+def slope_of(points: Sequence[tuple[float, float]]) -> float | None:
+    fit = Fit()
+    for x, y in points:
+        fit.add(x, y)
+    return fit.slope
+
+
+@dataclass
+class Check:
+    """One bound of one window. passed None: not applicable yet (a slope needs three points)."""
+
+    name: str
+    value: float | None
+    bound: float
+    unit: str
+    passed: bool | None
+    note: str = ""
+    no_data: bool = False  # the target gives nothing to judge this by (no /metrics): the window is inconclusive
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"value": _round(self.value), "bound": self.bound, "unit": self.unit,
+                               "passed": self.passed}
+        if self.note:
+            out["note"] = self.note
+        if self.no_data:
+            out["no_data"] = True
+        return out
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def check_error_rate(requests: int, failures: int, b: StabilityWindows) -> Check:
+    if requests <= 0:
+        return Check("error_rate", None, b.max_error_rate, "ratio", False, "no requests: the load was not running")
+    rate = failures / requests
+    return Check("error_rate", rate, b.max_error_rate, "ratio", round(rate, 9) <= round(b.max_error_rate, 9),
+                 f"{failures:,} of {requests:,} requests failed")
+
+
+def check_p95(histogram: Sequence[int], b: StabilityWindows) -> Check:
+    p95 = histogram_percentile(histogram, 0.95)
+    if p95 is None:
+        return Check("p95_latency", None, b.max_p95_ms, "ms", None, "no requests")
+    return Check("p95_latency", p95, b.max_p95_ms, "ms", p95 <= b.max_p95_ms)
+
+
+def check_slope(name: str, fit: Fit, bound: float, floor: float, unit: str, what: str,
+                no_data: bool = False) -> Check:
+    """A trend over the run so far: fails above `bound` when its predicted change over the span passes `floor`."""
+    if no_data:
+        return Check(name, None, bound, unit, None, f"no {what} readings from the target", no_data=True)
+    slope = fit.slope
+    if slope is None:
+        return Check(name, None, bound, unit, None, "needs three points after the warm-up window")
+    change = slope * fit.span
+    passed = slope <= bound or change <= floor
+    return Check(name, slope, bound, unit, passed,
+                 f"{change:+.1f} {unit.split('/')[0]} predicted over {fit.span * 60:.1f} min (floor {floor:g})")
+
+
+def check_restarts(count: int | None, b: StabilityWindows) -> Check:
+    if count is None:
+        return Check("restarts", None, b.max_restarts, "count", None, "no process start times or PIDs",
+                     no_data=True)
+    return Check("restarts", count, b.max_restarts, "count", count <= b.max_restarts)
+
+
+def check_uptime(probes: int, up: int, b: StabilityWindows) -> Check:
+    ratio = up / probes if probes else 0.0
+    return Check("uptime", ratio, b.min_uptime, "ratio", round(ratio, 9) >= round(b.min_uptime, 9),
+                 f"{probes - up} of {probes} probes found a service down")
+
+
+@dataclass
+class WindowVerdict:
+    index: int
+    start: float
+    end: float
+    checks: list[Check] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.passed is False]
+
+    @property
+    def outcome(self) -> str:
+        if self.failed:
+            return "failed"
+        if any(c.no_data for c in self.checks):
+            return "skipped"
+        return "passed"

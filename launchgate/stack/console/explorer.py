@@ -1,0 +1,65 @@
+"""A minimal block explorer page for the reference stack's anvil: one transaction and its receipt, read by
+JSON-RPC, so transaction links in the console (and the report) lead somewhere a person can read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from launchgate.stack.console.web import TX_HASH, Web
+
+RPC_TIMEOUT_S = 3.0
+
+
+class RpcError(Exception):
+    pass
+
+
+async def rpc(url: str, method: str, params: list[Any]) -> Any:
+    try:
+        async with httpx.AsyncClient(timeout=RPC_TIMEOUT_S) as client:
+            reply = await client.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        body = reply.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise RpcError(f"the chain node at {url} did not answer {method} ({type(exc).__name__})") from exc
+    if not isinstance(body, dict) or "error" in body:
+        raise RpcError(f"{method} failed: {body.get('error') if isinstance(body, dict) else body!r}"[:300])
+    return body.get("result")
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value), 16)
+    except (TypeError, ValueError):
+        return None
+
+
+def add_explorer(router: APIRouter, web: Web) -> None:
+    @router.get("/explorer/tx/{tx}")
+    async def transaction(request: Request, tx: str) -> Response:
+        visit = web.visit(request)
+        if not TX_HASH.match(tx):
+            return web.error_page(visit, 400, "Not a transaction hash",
+                                  "A transaction hash is 0x followed by 64 hexadecimal digits.")
+        url = web.config.chain_rpc
+        try:
+            chain_id = _int(await rpc(url, "eth_chainId", []))
+            found = await rpc(url, "eth_getTransactionByHash", [tx])
+            receipt = await rpc(url, "eth_getTransactionReceipt", [tx]) if found else None
+            head = _int(await rpc(url, "eth_blockNumber", []))
+        except RpcError as exc:
+            return web.error_page(visit, 502, "The chain cannot be read", str(exc))
+        if not found:
+            return web.page(visit, "explorer_tx.html.j2", title="Transaction not found", status=404, tx=tx,
+                            found=None, receipt=None, chain_id=chain_id, confirmations=None, state="not found")
+        block = _int((receipt or {}).get("blockNumber"))
+        state = "pending" if receipt is None else "success" if _int(receipt.get("status")) == 1 else "failed"
+        confirmations = head - block + 1 if head is not None and block is not None else None
+        return web.page(
+            visit, "explorer_tx.html.j2", title=f"Transaction {tx[:10]}…", tx=tx, found=found, receipt=receipt,
+            chain_id=chain_id, block=block, state=state, confirmations=confirmations,
+            logs=(receipt or {}).get("logs") or [],
+        )

@@ -1,0 +1,42 @@
+"""Assembles the console's pages, its stylesheet and the explorer into one router the gateway includes."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from launchgate.stack.config import ServiceConfig
+from launchgate.stack.console.explorer import add_explorer
+from launchgate.stack.console.pages_account import add_account_pages
+from launchgate.stack.console.pages_campaigns import add_campaign_pages
+from launchgate.stack.console.pages_dao import add_dao_pages
+from launchgate.stack.console.pages_social import add_social_pages
+from launchgate.stack.console.web import Web, console_route_class
+
+STYLESHEET = Path(__file__).parent / "templates" / "console.css"
+
+
+def console_router(config: ServiceConfig, log: logging.Logger | None = None) -> APIRouter:
+    web = Web(config, log or logging.getLogger("launchgate.console"))
+    router = APIRouter(route_class=console_route_class(web), include_in_schema=False)
+    css = STYLESHEET.read_bytes()
+
+    @router.get("/console/static/console.css")
+    async def stylesheet() -> Response:
+        return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=300"})
+
+    add_account_pages(router, web)
+    add_campaign_pages(router, web)
+    add_dao_pages(router, web)
+    add_social_pages(router, web)
+    add_explorer(router, web)
+
+    @router.get("/console/{rest:path}")
+    async def not_found(request: Request, rest: str) -> Response:
+        return web.error_page(web.visit(request), 404, "Page not found",
+                              "There is no console page at this address.")
+
+    return router
