@@ -28,4 +28,5 @@ bench: bootstrap
 
 clean:
 	@-$(VENV)/launchgate stack down 2>/dev/null
+	@-$(VENV)/python -m launchgate.provision.engine stop 2>/dev/null
 	rm -rf .launchgate reports/*/ reports/latest .coverage .coverage.*

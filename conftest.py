@@ -4,7 +4,11 @@ pytest_plugins = [
     "launchgate.bdd.evidence_plugin",
     "steps.common",
     "steps.campaigns",
+    "steps.chain",
+    "steps.data",
     "steps.governance",
     "steps.operations",
+    "steps.rollback",
     "steps.security",
+    "steps.testing",
 ]

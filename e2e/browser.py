@@ -28,6 +28,7 @@ LAUNCH_ARGS = [
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LOCAL_REGISTRY = PROJECT_ROOT / ".launchgate" / "playwright"
 DEFAULT_REGISTRY = Path.home() / ".cache" / "ms-playwright"
+VIDEO_ENV = "LAUNCHGATE_E2E_VIDEO"
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ def _ffmpeg_revision() -> str | None:
 def prepare() -> BrowserSetup:
     """Picks the browser and makes video work if it can. Call before the first sync_playwright()."""
     executable = SYSTEM_CHROMIUM if SYSTEM_CHROMIUM.exists() else None
+    if os.environ.get(VIDEO_ENV, "on").lower() in ("off", "0", "no"):
+        return BrowserSetup(executable, False, f"no video: {VIDEO_ENV}=off")
     revision = _ffmpeg_revision()
     registry = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or DEFAULT_REGISTRY)
     if revision and (registry / f"ffmpeg-{revision}" / "ffmpeg-linux").exists():

@@ -25,21 +25,28 @@ from e2e.target import E2ETarget, ensure_reachable, for_running_stack
 from launchgate.drivers.errors import DriverError
 from launchgate.gates.evidence import EvidenceWriter
 from launchgate.stack.manager import Stack, StackOptions
-from launchgate.stack.procs import StackError
+from launchgate.stack.procs import StackError, port_in_use
 from launchgate.targets import TargetError, load_target
 from tests.conftest import RunningStack
 
 # Decided before Playwright starts: it reads the browser registry path from the environment.
 BROWSER: BrowserSetup = prepare()
-_E2E_BASE = int(os.environ.get("LAUNCHGATE_E2E_PORT_BASE", "30400"))
+_E2E_BASE = int(os.environ.get("LAUNCHGATE_E2E_PORT_BASE", "34400"))
 _SLOTS = itertools.count(0)
 REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 FAULTED_TESTS = "needs_faulted_stack"
+EARLY_PROBE = "early_probe"  # early_probe(name, start): start() -> a probe with .result(timeout) and .stop()
+PROBES_KEY = pytest.StashKey[dict[str, Any]]()
 
 
 def e2e_port_base() -> int:
-    """Its own band, away from tests/ (28400+) and the gate suite (18370): the runs may overlap."""
-    return _E2E_BASE + next(_SLOTS) * 20
+    """Its own band, away from tests/ (28400+) and the gate suite (18370), since runs may overlap; a slot
+    whose ports another process holds is passed over."""
+    for _ in range(50):
+        base = _E2E_BASE + next(_SLOTS) * 20
+        if not any(port_in_use(port) for port in range(base, base + 10)):
+            return base
+    raise StackError(f"no free block of 10 ports from {_E2E_BASE} up: set LAUNCHGATE_E2E_PORT_BASE elsewhere")
 
 
 def start_e2e_stack(state_dir: Path, **options: Any) -> RunningStack:
@@ -50,12 +57,27 @@ def start_e2e_stack(state_dir: Path, **options: Any) -> RunningStack:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{FAULTED_TESTS}(faults): runs a flow against a stack with fault switches")
+    config.addinivalue_line("markers", f"{EARLY_PROBE}(name, start): a subprocess probe started at collection")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Flows against a faulted stack go last: their stack starts in the background while the others run.
     faulted = [i for i in items if i.get_closest_marker(FAULTED_TESTS)]
     items[:] = [i for i in items if i not in faulted] + faulted
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Probes that run a whole pytest process of their own start now, beside the stacks, and are read later.
+    probes = session.config.stash.setdefault(PROBES_KEY, {})
+    for item in [] if session.config.option.collectonly else session.items:
+        marker = item.get_closest_marker(EARLY_PROBE)
+        if marker is not None and marker.args[0] not in probes:
+            probes[marker.args[0]] = marker.args[1]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for probe in session.config.stash.get(PROBES_KEY, {}).values():
+        probe.stop()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -145,11 +167,16 @@ class _Background:
 
 
 @pytest.fixture(scope="session")
-def faulted_stacks(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                   e2e_target: E2ETarget) -> Iterator[dict[tuple[str, ...], _Background]]:
-    """Faulted reference stacks, one per fault set the selected tests name, started in the background."""
+def faulted_stacks(request: pytest.FixtureRequest, pytestconfig: pytest.Config,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, ...], _Background]]:
+    """Faulted reference stacks, one per fault set the selected tests name, started in the background at the
+    start of the session: on two cores they start beside the healthy stack instead of after it."""
     started: dict[tuple[str, ...], _Background] = {}
-    for item in request.session.items:
+    try:
+        managed = load_target(pytestconfig.getoption("--target")).managed
+    except TargetError:
+        managed = False  # e2e_target reports the bad profile
+    for item in request.session.items if managed else []:
         marker = item.get_closest_marker(FAULTED_TESTS)
         if marker is None:
             continue
@@ -162,11 +189,19 @@ def faulted_stacks(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     finally:
         for background in started.values():
             try:
-                running = background.wait(60)
-            except BaseException:  # noqa: S110 - nothing started, nothing to stop
+                running = background.wait(120)
+            except BaseException:  # nothing started, nothing to stop
                 continue
             running.close()
             running.stack.down()
+
+
+@pytest.fixture
+def early_probe(request: pytest.FixtureRequest) -> Any:
+    """The probe this test's early_probe marker started at collection time."""
+    marker = request.node.get_closest_marker(EARLY_PROBE)
+    assert marker is not None, f"mark the test with @pytest.mark.{EARLY_PROBE}(name, start)"
+    return request.config.stash[PROBES_KEY][marker.args[0]]
 
 
 @pytest.fixture
@@ -176,10 +211,11 @@ def faulted_target(request: pytest.FixtureRequest, faulted_stacks: dict[tuple[st
     assert marker is not None, f"mark the test with @pytest.mark.{FAULTED_TESTS}([...])"
     if not e2e_target.target.managed:
         pytest.skip("inconclusive: fault switches exist only on the reference target")
-    running = faulted_stacks[tuple(sorted(marker.args[0]))].wait(120)
-    env = for_running_stack(e2e_target.target, running)
+    background = faulted_stacks.get(tuple(sorted(marker.args[0])))
+    assert background is not None, "the faulted stack was not started at the start of the session"
+    running = background.wait(180)
+    env = for_running_stack(e2e_target.profile or e2e_target.target, running)
     ensure_reachable(env.target)
-    env.stack = running
     return env
 
 

@@ -89,7 +89,7 @@ class FlowRecorder:
         options: dict[str, Any] = {"viewport": VIEWPORT, "locale": "en-GB"}
         if self.setup.video:
             options["record_video_dir"] = str(self._videos / slug(label))
-            options["record_video_size"] = {"width": 960, "height": 675}
+            options["record_video_size"] = {"width": 800, "height": 562}  # smaller frames: less to encode
         context = self.browser.new_context(**options)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.tracing.start(title=f"{self.title}: {label}", screenshots=True, snapshots=True)

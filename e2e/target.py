@@ -25,8 +25,9 @@ CONSOLE_PATH = "/console/login"
 
 @dataclass
 class E2ETarget:
-    target: Target
+    target: Target  # where things are for this run (the reference profile moved to its stack's ports)
     stack: Any | None = None  # tests.conftest.RunningStack when the run started it
+    profile: Target | None = None  # the profile as written, before any move
 
     @property
     def name(self) -> str:
@@ -80,7 +81,7 @@ def for_running_stack(target: Target, stack: Any) -> E2ETarget:
         # The explorer page lives on the gateway, which moved with the rest.
         explorer = explorer.replace("http://127.0.0.1:18370", stack.url("gateway"))
         moved = dataclasses.replace(moved, chain=dataclasses.replace(moved.chain, explorer_tx_url=explorer))
-    return E2ETarget(moved, stack)
+    return E2ETarget(moved, stack, target)
 
 
 def ensure_reachable(target: Target) -> None:

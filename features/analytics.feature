@@ -5,7 +5,7 @@ Feature: Business intelligence
   Background:
     Given the 371OS target is reachable
 
-  @criterion.beta.analytics
+  @criterion.beta.analytics @uat
   Scenario: The dashboard reconciles with the campaign records
     Given a member has created a campaign for 2 recipients that needs no DAO vote
     Then the campaign completes

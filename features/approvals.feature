@@ -17,13 +17,13 @@ Feature: Agent approvals
       | cfo_maya |
       | clo_sage |
 
-  @criterion.core.agent-approvals
+  @criterion.core.agent-approvals @uat
   Scenario: Executives approve a campaign from their inboxes
     Given a member has created a campaign that waits for manual approval
     When the CEO, the CFO and the CLO each approve it with a reason
     Then the campaign completes
 
-  @criterion.core.agent-approvals
+  @criterion.core.agent-approvals @uat
   Scenario: One executive's rejection stops the campaign
     Given a member has created a campaign that waits for manual approval
     When the CFO rejects it with a reason

@@ -12,7 +12,7 @@ Feature: Email campaigns
     Then the campaign is accepted for review
     And the cognitive engine has recorded its optimizations
 
-  @criterion.core.campaign-delivery @critical
+  @criterion.core.campaign-delivery @critical @uat
   Scenario: An approved campaign reaches every recipient once
     Given a member has created a campaign for 3 recipients that needs no DAO vote
     Then the campaign completes

@@ -7,7 +7,7 @@ Feature: DAO proposals
     Given the 371OS target is reachable
     And a proposal has been drafted
 
-  @criterion.core.dao-lifecycle @critical
+  @criterion.core.dao-lifecycle @critical @uat
   Scenario: A proposal goes through its whole lifecycle
     When it is submitted and voting starts
     And the CEO, the CFO and the CLO vote for it with signed ballots

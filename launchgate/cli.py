@@ -9,6 +9,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from launchgate.coverage_import import register as register_coverage
+from launchgate.drivers.chain import ChainConfigError
+from launchgate.drivers.chain import register as register_chain
+from launchgate.envcheck import register as register_check_env
 from launchgate.gates.feedback_import import FeedbackFileError, feedback_command
 from launchgate.gates.loader import GatesConfigError, load_gates
 from launchgate.report.build import ReportError, report_command
@@ -18,8 +22,10 @@ from launchgate.soak.errors import SoakError
 from launchgate.stack.faults import FAULTS, UnknownFaultError, parse_faults
 from launchgate.stack.layout import DEFAULT_PORT_BASE
 from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
+from launchgate.stack.ops_cli import register as register_stack_ops
 from launchgate.stack.procs import StackError
 from launchgate.targets import TargetError, load_target
+from launchgate.uat import register as register_uat
 
 EXIT_USAGE = 2
 GATES_FILE = PROJECT_ROOT / "gates.yaml"
@@ -103,12 +109,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     if faults:
         os.environ["LAUNCHGATE_FAULTS"] = ",".join(faults)
     gates = _gate_list(args.gates)
-    # A bad target or gates.yaml stops the run before anything starts or any directory is made.
-    load_target(args.target)
+    # A bad target, gates.yaml or features directory stops the run before anything starts or any directory is made.
+    target = load_target(args.target)
     load_gates(Path(args.gates_file))
-    run_dir = new_run_dir(Path(args.reports_dir), args.target)
-    print(f"launchgate: running the gate suite against {args.target} into {run_dir}")
-    run_features(args.target, run_dir, args.port_base, args.pytest_args)
+    features_dir = Path(args.features_dir) if args.features_dir else None
+    if features_dir is not None and not features_dir.is_dir():
+        raise UsageError(f"--features-dir {args.features_dir}: no such directory")
+    if not target.managed:
+        from launchgate.bdd.session import check_reachable
+        from launchgate.drivers.errors import DriverError
+
+        try:
+            check_reachable(target)
+        except DriverError as exc:
+            raise UsageError(str(exc)) from None
+    run_dir = new_run_dir(Path(args.reports_dir), target.name)
+    print(f"launchgate: running the gate suite against {target.name} into {run_dir}")
+    # pytest runs from the project root: a profile given by its path travels as an absolute one.
+    target_arg = str(target.path.resolve()) if args.target.endswith(".toml") else args.target
+    run_features(target_arg, run_dir, args.port_base, args.pytest_args, features_dir)
     return report_command(run_dir, Path(args.gates_file), gates)
 
 
@@ -173,14 +192,17 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("name", nargs="?")
     logs.add_argument("-n", "--lines", type=int, default=40)
     logs.set_defaults(func=cmd_stack_logs)
+    register_stack_ops(stack_sub, with_state)  # snapshot, restore, deploy, switch, canary, rollback, slots
 
     run = sub.add_parser("run", help="the main job: run the gate suite against a target and score it")
-    run.add_argument("--target", default=os.environ.get("LAUNCHGATE_TARGET", "reference"))
+    run.add_argument("--target", default=os.environ.get("LAUNCHGATE_TARGET", "reference"),
+                     help="a profile name from fixtures/targets/, or the path of a profile .toml")
     run.add_argument("--gates", help="comma-separated gates to decide (default: all)")
     run.add_argument("--gates-file", default=str(GATES_FILE))
     run.add_argument("--reports-dir", default="reports")
     run.add_argument("--port-base", type=int, help="port base of the reference stack the run starts")
     run.add_argument("--faults", default="", help="fault switches for the reference stack (a demonstration)")
+    run.add_argument("--features-dir", help="run the feature files of this directory instead of features/")
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     run.set_defaults(func=cmd_run)
 
@@ -207,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_doctor_parser(sub)
     register_soak(sub)
+    register_check_env(sub)
+    register_coverage(sub)
+    register_chain(sub)
+    register_uat(sub)
     return parser
 
 
@@ -216,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return func(args)
     except (StackError, UsageError, UnknownFaultError, TargetError, RunError, GatesConfigError, ReportError,
-            SoakError, FeedbackFileError) as exc:
+            SoakError, FeedbackFileError, ChainConfigError) as exc:
         print(f"launchgate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -10,7 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-EXIT_LINE = re.compile(r"Exit: launchgate: (.*?) !?$")  # how pytest prints our pytest.exit() message
+# How our bad-input lines reach pytest's output: `Exit: launchgate: …` (pytest.exit() before the tests, on stderr),
+# `!!! _pytest.outcomes.Exit: launchgate: … !!!` (during them), `launchgate: …` (undefined steps, at the end).
+EXIT_LINE = re.compile(r"(?:^|Exit: )launchgate: (.*?)[\s!]*$")
 PYTEST_USAGE_CODES = {2, 3, 4}  # interrupted / internal error / usage error, or our pytest.exit(2)
 
 
@@ -29,10 +32,34 @@ def new_run_dir(reports: Path, target: str) -> Path:
     return run_dir
 
 
-def run_features(target: str, run_dir: Path, port_base: int | None, extra: list[str]) -> int:
+def root_plugins() -> list[str]:
+    """The plugins the root conftest.py loads (the evidence plugin and every step module)."""
+    spec = importlib.util.spec_from_file_location("launchgate_root_conftest", PROJECT_ROOT / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.pytest_plugins)
+
+
+def features_args(features_dir: Path | None) -> list[str]:
+    """What pytest needs to run `features_dir` (default features/) with the project's steps and settings, even
+    when it lies outside the project, where the root conftest.py is not found."""
+    if features_dir is None:
+        return [str(PROJECT_ROOT / "features")]
+    features_dir = features_dir.resolve()
+    if features_dir.is_relative_to(PROJECT_ROOT):
+        return [str(features_dir)]
+    plugins = [arg for name in root_plugins() for arg in ("-p", name)]
+    return [str(features_dir), "-c", str(PROJECT_ROOT / "pyproject.toml"), f"--rootdir={PROJECT_ROOT}", *plugins]
+
+
+def run_features(
+    target: str, run_dir: Path, port_base: int | None, extra: list[str], features_dir: Path | None = None
+) -> int:
     """pytest features/ in its own process (browser and load tools must not share it), logged to the run dir."""
+    run_dir = run_dir.resolve()  # pytest runs from the project root
     args = [
-        sys.executable, "-m", "pytest", str(PROJECT_ROOT / "features"),
+        sys.executable, "-m", "pytest", *features_args(features_dir),
         f"--target={target}", f"--run-dir={run_dir}",
         f"--cucumberjson={run_dir / 'cucumber.json'}", f"--junitxml={run_dir / 'scenarios-junit.xml'}",
         "-p", "no:cacheprovider", "-q", "--no-header", "-rfE",

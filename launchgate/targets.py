@@ -6,6 +6,7 @@ Secrets never live in a profile: it names environment variables, read when neede
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ class Chain:
     explorer_tx_url: str = ""
     private_key_env: str = ""
     allow_mainnet_writes: bool = False
+    # [chain.contracts]: contract name (EmailVerificationRegistry, DaoGovernance) -> address. The managed
+    # reference stack leaves it out: its addresses are in the stack's contracts.json.
+    contracts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Monitoring:
     service_label: str = "job"  # the label that names a service in `up` and the HTTP metrics
     # beside: Prometheus SLI records sit next to the harness's own probes; instead: they are the ones scored.
     slis: str = "beside"
+    scrape_interval: float = 15.0  # seconds; uptime is read at this step
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,7 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
             explorer_tx_url=c.text("explorer_tx_url", ""),
             private_key_env=c.text("private_key_env", ""),
             allow_mainnet_writes=c.flag("allow_mainnet_writes", False),
+            contracts=_contract_addresses(c.table("contracts", required=False), path),
         )
     monitoring = None
     if "monitoring" in data:
@@ -161,6 +167,7 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
             selector=m.text("selector", ""),
             service_label=m.text("service_label", "job"),
             slis=m.text("slis", "beside"),
+            scrape_interval=float(m._get("scrape_interval", 15.0, (int, float), "a number of seconds")),
         )
         if monitoring.slis not in SLI_MODES:
             raise TargetError(f"{path}: field monitoring.slis must be 'beside' or 'instead', found {monitoring.slis!r}")
@@ -178,8 +185,8 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
         api=api,
         chain=chain,
         auth={k: str(v) for k, v in reader.table("auth", required=False).items()},
-        hooks={k: str(v) for k, v in reader.table("hooks", required=False).items()},
-        database={k: str(v) for k, v in reader.table("database", required=False).items()},
+        hooks=_known_keys(reader.table("hooks", required=False), HOOKS, "hooks", path),
+        database=_known_keys(reader.table("database", required=False), DATABASE_KEYS, "database", path),
         capabilities=frozenset(reader.strings("capabilities", [])),
         files={k: str(v) for k, v in reader.table("files", required=False).items()},
         raw=data,
@@ -189,6 +196,35 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
 
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# [hooks] and [database] keys (fixtures/targets/staging.example.toml documents them): a misspelt one would
+# leave its criteria inconclusive without a word, so it is refused.
+HOOKS = ("snapshot", "restore", "deploy", "switch", "canary", "rollback", "integration")
+DATABASE_KEYS = ("mode", "url_env", "integrations_table", "users_table")
+
+
+def _known_keys(table: dict[str, Any], known: tuple[str, ...], section: str, path: Path) -> dict[str, str]:
+    for key, value in table.items():
+        if key not in known:
+            raise TargetError(f"{path}: field {section}.{key} is not one launchgate reads; known: {', '.join(known)}")
+        if not isinstance(value, str):
+            raise TargetError(f"{path}: field {section}.{key} must be a string, found {value!r}")
+    if section == "database" and table.get("mode", "stack") != "stack":
+        raise TargetError(f"{path}: field database.mode can only be \"stack\" (the reference stack's own databases)")
+    return dict(table)
+_CONTRACT_NAMES = ("EmailVerificationRegistry", "DaoGovernance")
+
+
+def _contract_addresses(table: dict[str, Any], path: Path) -> dict[str, str]:
+    out = {}
+    for name, address in table.items():
+        if name not in _CONTRACT_NAMES:
+            known = ", ".join(_CONTRACT_NAMES)
+            raise TargetError(f"{path}: field chain.contracts.{name} names no contract; known: {known}")
+        if not isinstance(address, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
+            raise TargetError(f"{path}: field chain.contracts.{name} must be a 0x address of 40 hex digits, "
+                              f"found {address!r}")
+        out[name] = address
+    return out
 
 
 def _load_profile(table: dict[str, Any], path: Path, api: dict[str, str], services: dict[str, Service]) -> LoadProfile:

@@ -2,7 +2,7 @@
 
 Signup, the verification token read from the mail the platform sent (header X-371OS-Verification-Token, read
 back from the target's mail sink), verification, login, and a first campaign under the new user's own token.
-Each user does it once and stops; a whole flow counts as one onboarded user (support.FLOWS). Routes come from
+Each user does it once, then idles; a whole flow counts as one onboarded user (support.FLOWS). Routes come from
 the profile's [load] table. Run it only through `launchgate onboard`.
 """
 
@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 import gevent
 from locust import FastHttpUser, constant, task
-from locust.exception import StopUser
 from support import FLOWS, plan, routes
 
 from launchgate.drivers.campaigns import campaign_body
@@ -71,4 +70,6 @@ class NewUser(FastHttpUser):
         except (StepFailed, KeyError, ValueError):
             pass
         FLOWS.add(FLOW, ok)
-        raise StopUser()
+        # One flow per person: idle until the harness ends the run (Locust replaces a user that stops).
+        while True:
+            gevent.sleep(3600)

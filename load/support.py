@@ -27,8 +27,9 @@ from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 PLAN_ENV = "LAUNCHGATE_LOAD"
 AUTH_ENV = "LAUNCHGATE_LOAD_AUTH"
 # Upper edges (ms) of the latency histogram the harness stores per second; the last bucket is open.
-BUCKET_EDGES_MS = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000,
-                   3000, 5000, 7500, 10000, 15000, 30000, 60000)
+BUCKET_EDGES_MS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250,
+                   300, 400, 500, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 10000,
+                   12000, 15000, 20000, 30000, 60000)
 KEEP_SECONDS = 30  # per-second counters older than this are dropped: current rates need the last ~10 s
 
 

@@ -106,6 +106,7 @@ def executive_rejects(target: TargetSession, context: dict[str, Any], who: str) 
 
 
 def _decide(target: TargetSession, context: dict[str, Any], role: str, decision: str) -> None:
+    target.require("manual-approvals", "executives have no approval inboxes to decide campaigns from")
     inbox = target.campaigns(role)
     mine = [a for a in inbox.pending_approvals(role) if a["campaignId"] == context["campaign"]["id"]]
     assert mine, f"the {role.upper()} inbox has no pending approval for campaign {context['campaign']['id']}"
@@ -127,6 +128,7 @@ def no_email_sent(target: TargetSession, context: dict[str, Any]) -> None:
 
 @then("the campaign still waits for the same approvals")
 def still_waiting(target: TargetSession, context: dict[str, Any]) -> None:
+    target.require("manual-approvals", "there are no approval inboxes to compare before and after the restart")
     campaign_id = context["campaign"]["id"]
     campaign = target.campaigns().get(campaign_id)
     assert campaign["status"] == "pending_approval", f"after the restart the campaign is {campaign['status']}"
@@ -138,6 +140,7 @@ def still_waiting(target: TargetSession, context: dict[str, Any]) -> None:
 
 @given("its approvals are pending")
 def approvals_pending(target: TargetSession, context: dict[str, Any]) -> None:
+    target.require("manual-approvals", "executives have no approval inboxes in which approvals could wait")
     campaign_id = context["campaign"]["id"]
     context["pending_before"] = [
         a for a in target.campaigns().pending_approvals() if a["campaignId"] == campaign_id

@@ -8,6 +8,7 @@ from pytest_bdd import given, parsers, then, when
 
 from launchgate.bdd.session import TargetSession
 from launchgate.drivers.governance import proposal_body
+from launchgate.drivers.http import answer
 
 VOTERS = {"the CEO": "ceo", "the CFO": "cfo", "the CLO": "clo", "the CTO": "cto"}
 
@@ -30,7 +31,7 @@ def submit_and_start(context: dict[str, Any]) -> None:
     governance, pid = context["governance"], context["proposal"]["id"]
     for action, body in (("submit", {"submitted_by": "ceo"}), ("start-voting", {})):
         response = governance.transition(pid, action, body)
-        assert response.status_code == 200, f"{action} answered {response.status_code}: {response.text}"
+        assert response.status_code == 200, answer(response)
 
 
 @when(parsers.parse("{who} vote for it with signed ballots"))
@@ -38,14 +39,14 @@ def vote_for(target: TargetSession, context: dict[str, Any], who: str) -> None:
     context["votes"] = {}
     for role in _voters(who):
         response = context["governance"].vote(context["proposal"]["id"], target.voter_key(role), "for")
-        assert response.status_code == 201, f"the {role} vote answered {response.status_code}: {response.text}"
+        assert response.status_code == 201, f"the {role.upper()}'s vote: {answer(response)}"
         context["votes"][role] = response.json()
 
 
 @when("voting closes")
 def close_voting(context: dict[str, Any]) -> None:
     response = context["governance"].transition(context["proposal"]["id"], "close-voting")
-    assert response.status_code == 200, f"close-voting answered {response.status_code}: {response.text}"
+    assert response.status_code == 200, answer(response)
 
 
 @then("the tally counts every signed vote with its voting power")
@@ -69,7 +70,7 @@ def admin_approves(context: dict[str, Any]) -> None:
     response = context["governance"].transition(
         context["proposal"]["id"], "approve", {"approved_by": "admin", "reasoning": "community supports it"}
     )
-    assert response.status_code == 200, f"approve answered {response.status_code}: {response.text}"
+    assert response.status_code == 200, answer(response)
 
 
 @when("someone tries to start voting on the draft")
@@ -81,7 +82,7 @@ def start_voting_on_draft(context: dict[str, Any]) -> None:
 def vote_twice(target: TargetSession, context: dict[str, Any], who: str) -> None:
     role = VOTERS[who]
     first = context["governance"].vote(context["proposal"]["id"], target.voter_key(role), "for")
-    assert first.status_code == 201, f"the first vote answered {first.status_code}: {first.text}"
+    assert first.status_code == 201, f"the first vote: {answer(first)}"
     context["response"] = context["governance"].vote(context["proposal"]["id"], target.voter_key(role), "against")
 
 
@@ -96,4 +97,4 @@ def forged_ballot(target: TargetSession, context: dict[str, Any], who: str) -> N
 @then("the request is refused")
 def refused(context: dict[str, Any]) -> None:
     response = context["response"]
-    assert 400 <= response.status_code < 500, f"expected a refusal, got {response.status_code}: {response.text}"
+    assert 400 <= response.status_code < 500, f"expected a refusal, but {answer(response)}"

@@ -11,25 +11,8 @@ from launchgate.bdd.evidence_plugin import inconclusive
 from launchgate.bdd.seed import expected_seed_data
 from launchgate.bdd.session import TargetSession
 from launchgate.drivers.monitoring import metric_families, read_config, read_health, read_metrics
+from launchgate.environments import DEAD_TESTNETS, ENVIRONMENTS
 
-# Framework §3: what each environment column allows. Chain ids: 1 is mainnet; 3, 4, 5 are dead testnets.
-ENVIRONMENTS: dict[str, dict[str, Any]] = {
-    "mock": {
-        "node_env": {"development", "test"},
-        "key_mode": {"sandbox", "none"},
-        "database_kind": {"sqlite", "postgresql"},
-        "log_level": {"DEBUG", "INFO"},
-        "mainnet": False,
-    },
-    "production": {
-        "node_env": {"production"},
-        "key_mode": {"live"},
-        "database_kind": {"postgresql"},
-        "log_level": {"WARN", "WARNING", "ERROR"},
-        "mainnet": True,
-    },
-}
-DEAD_TESTNETS = {3: "Ropsten", 4: "Rinkeby", 5: "Goerli"}
 REQUIRED_METRICS = ("http_requests_total", "http_request_duration_seconds", "process_resident_memory_bytes")
 
 
@@ -45,12 +28,13 @@ def all_healthy(target: TargetSession) -> None:
         service = target.target.services[name]
         reading = read_health(name, f"{service.url}{service.health_path}")
         if not reading.says_operational:
-            problems.append(f"{reading.url} answered {reading.status_code} {str(reading.body)[:120]}")
-    assert not problems, "unhealthy: " + "; ".join(problems)
+            problems.append(f"{name}: GET {reading.url} answered {reading.status_code}: {reading.summary}")
+    assert not problems, "not healthy: " + "; ".join(problems)
 
 
 @when("the mail sink goes down")
 def mail_sink_down(target: TargetSession, request: pytest.FixtureRequest) -> None:
+    target.require("faults", "the harness has no way to take the conduit's mail dependency down")
     stack = target.stack
     if stack is None:
         inconclusive(f"target {target.name} gives the harness no way to stop its mail dependency")
@@ -74,7 +58,7 @@ def metrics_exposed(target: TargetSession) -> None:
         url = f"{target.service_url(name)}/metrics"
         status, text = read_metrics(url)
         if status != 200:
-            problems.append(f"{url} answered {status}")
+            problems.append(f"{name} exposes no metrics: GET {url} answered {status}")
             continue
         missing = [m for m in REQUIRED_METRICS if m not in metric_families(text)]
         if missing:
@@ -84,6 +68,7 @@ def metrics_exposed(target: TargetSession) -> None:
 
 @then("every service's configuration matches the environment the target claims")
 def configuration_matches(target: TargetSession) -> None:
+    target.require("config-view", "the harness cannot read the services' configuration to compare it with §3")
     claimed = target.target.environment
     column = ENVIRONMENTS[claimed]
     problems = []
@@ -109,21 +94,26 @@ def configuration_matches(target: TargetSession) -> None:
 def templates_present(target: TargetSession, expected_seed: dict[str, set[str]]) -> None:
     found = {t["id"] for t in target.campaigns().templates()}
     missing = expected_seed["templates"] - found
-    assert not missing, f"missing default templates: {', '.join(sorted(missing))}"
+    assert not missing, f"missing default templates: {', '.join(sorted(missing))} (found: {_names(found)})"
 
 
 @then("the pre-configured agent profiles are present")
 def agents_present(target: TargetSession, expected_seed: dict[str, set[str]]) -> None:
     found = {a.get("agent_name") or a.get("id") for a in target.campaigns().agents()}
     missing = expected_seed["agents"] - found
-    assert not missing, f"missing agent profiles: {', '.join(sorted(missing))}"
+    assert not missing, f"missing agent profiles: {', '.join(sorted(missing))} (found: {_names(found)})"
 
 
 @then("the initial DAO proposals are present")
 def proposals_present(target: TargetSession, expected_seed: dict[str, set[str]]) -> None:
     found = {p["id"] for p in target.governance().list(limit="100")}
     missing = expected_seed["proposals"] - found
-    assert not missing, f"missing initial proposals: {', '.join(sorted(missing))}"
+    assert not missing, f"missing initial proposals: {', '.join(sorted(missing))} (found: {_names(found)})"
+
+
+def _names(found: set[Any]) -> str:
+    names = sorted(str(n) for n in found)
+    return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "") if names else "none"
 
 
 @pytest.fixture(scope="session")
@@ -135,6 +125,7 @@ def expected_seed() -> dict[str, set[str]]:
 @when(parsers.parse("the {service} is killed and restarted"))
 def hard_restart(target: TargetSession, service: str) -> None:
     names = {"conduit": "conduit", "governance service": "governance", "platform": "platform"}
+    target.require("restart", f"the harness has no way to kill and restart the {service}")
     stack = target.stack
     if stack is None:
         inconclusive(f"target {target.name} gives the harness no restart hook")

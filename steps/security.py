@@ -10,6 +10,7 @@ from launchgate.bdd.evidence_plugin import inconclusive
 from launchgate.bdd.session import TargetSession
 from launchgate.drivers.access import MUTATING_ACTIONS, attempt
 from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
+from launchgate.drivers.http import answer
 from launchgate.drivers.monitoring import read_config
 
 
@@ -18,12 +19,22 @@ def anonymous_attempt(target: TargetSession, context: dict[str, Any], action: st
     area = MUTATING_ACTIONS[action][0]
     if area not in target.target.api:
         inconclusive(f"target {target.name} has no {area} API to probe")
-    context["status"] = attempt(target.api(area), action)
+    response = attempt(target.api(area), action)
+    context["status"], context["answer"] = response.status_code, answer(response)
 
 
 @then("the request is refused as unauthenticated")
 def refused_unauthenticated(context: dict[str, Any]) -> None:
-    assert context["status"] == 401, f"an anonymous caller got {context['status']}, not 401"
+    status = context["status"]
+    if status == 401:
+        return
+    if status < 400:
+        what = "the action was carried out: nothing asks who the caller is"
+    elif status == 403:
+        what = "refused for lack of a role, not for lack of authentication"
+    else:
+        what = "judged on its content, so no authentication stood in the way"
+    raise AssertionError(f"an anonymous caller was not refused with 401: {context['answer']} ({what})")
 
 
 @given(parsers.parse("member {owner} has created a campaign"))
@@ -45,6 +56,7 @@ def not_shown(context: dict[str, Any]) -> None:
 
 @when("a member tries to decide an approval meant for the CFO")
 def member_decides(target: TargetSession, context: dict[str, Any]) -> None:
+    target.require("manual-approvals", "executives have no approval inboxes whose decisions could be refused")
     campaign_id = context["campaign"]["id"]
     pending = [a for a in target.campaigns().pending_approvals("cfo") if a["campaignId"] == campaign_id]
     assert pending, f"no CFO approval is pending for campaign {campaign_id}"
@@ -62,6 +74,7 @@ def refused_role(context: dict[str, Any]) -> None:
 
 @then("no service's configuration view reveals a secret")
 def no_secret_in_config(target: TargetSession) -> None:
+    target.require("config-view", "the harness cannot read the services' configuration views")
     secrets = target.known_secrets()
     if not secrets:
         inconclusive(f"target {target.name} gives the harness no secrets to look for")

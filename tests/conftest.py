@@ -14,17 +14,26 @@ from launchgate.drivers.http import ApiClient
 from launchgate.drivers.mail import MailSink
 from launchgate.stack.config import Secrets
 from launchgate.stack.kit.auth import issue_token
+from launchgate.stack.layout import PORT_SPAN
 from launchgate.stack.manager import Stack, StackOptions
 
-# Each xdist worker gets its own band of ports, each stack in a worker the next 10-port slot in it. Bands stay
+# Each xdist worker gets its own band of ports, each stack in a worker the next PORT_SPAN-port slot in it. Bands stay
 # below 32768, where the kernel's ephemeral ports begin: a client socket must never hold a service port.
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 _PORT_SLOTS = itertools.count(0)
 _BASE = int(os.environ.get("LAUNCHGATE_TEST_PORT_BASE", "20000"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "containers: provisions the stack's dependencies as Docker containers (scripts/test.sh starts a Docker "
+        "engine for them; skipped, with the reason, where none can start)",
+    )
+
+
 def next_port_base() -> int:
-    return _BASE + _WORKER * 2000 + next(_PORT_SLOTS) * 10
+    return _BASE + _WORKER * 2000 + next(_PORT_SLOTS) * PORT_SPAN
 
 
 @dataclass

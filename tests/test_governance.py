@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ SEED_VOTERS: list[dict[str, Any]] = yaml.safe_load(
     (Path(__file__).resolve().parents[1] / "fixtures/seed/voters.yml").read_text()
 )["voters"]
 VOTER = {v["role"]: v for v in SEED_VOTERS}  # ceo, cfo, cto, clo: public anvil dev accounts 1..4
+TX_HASH = r"0x[0-9a-f]{64}"
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
@@ -165,7 +167,7 @@ def test_full_lifecycle_draft_to_executed_with_signed_votes(admin: ApiClient, ce
     proposal_id = created["id"]
     assert proposal_id.startswith("PROP-")
     assert created["status"] == "draft"
-    assert "transaction_hash" in created and created["transaction_hash"] is None
+    assert re.fullmatch(TX_HASH, created["transaction_hash"]), created  # recorded on chain (tests/test_chain.py)
     assert created["impactedAgents"] == ["ceo_mimi"]
 
     assert submit(admin, proposal_id)["status"] == "submitted"
@@ -177,7 +179,7 @@ def test_full_lifecycle_draft_to_executed_with_signed_votes(admin: ApiClient, ce
         vote = cast(admin, proposal_id, role, "for")
         assert vote["voting_power"] == power
         assert vote["signature_verified"] is True
-        assert "transaction_hash" in vote and vote["transaction_hash"] is None
+        assert re.fullmatch(TX_HASH, vote["transaction_hash"]), vote
 
     live = admin.get(f"{API}/proposals/{proposal_id}/results")["data"]
     assert live["final"] is False and live["outcome"] == "in_progress"
@@ -190,7 +192,7 @@ def test_full_lifecycle_draft_to_executed_with_signed_votes(admin: ApiClient, ce
     results = closed["votingResults"]
     assert results["outcome"] == "passed" and results["quorum_reached"] is True
     assert results["approval_threshold_met"] is True
-    assert "transaction_hash" in results and results["transaction_hash"] is None
+    assert re.fullmatch(TX_HASH, results["transaction_hash"]), results
 
     pending = admin.get(f"{API}/proposals/pending-approval", params={"limit": 100})
     assert proposal_id in [p["id"] for p in pending["data"]]

@@ -49,6 +49,14 @@ class ConsolePage:
         pattern = message if isinstance(message, re.Pattern) else re.compile(re.escape(message))
         expect(control, f"error of field {label!r} on {self.url}").to_have_accessible_description(pattern)
 
+    def choose(self, select: Locator, starting_with: str) -> str:
+        """Selects the option whose text starts with `starting_with`; returns that text."""
+        labels = [t.strip() for t in select.get_by_role("option").all_inner_texts()]
+        chosen = next((t for t in labels if t.startswith(starting_with)), None)
+        assert chosen, f"no option starting {starting_with!r} on {self.url}; offered: {labels}"
+        select.select_option(label=chosen)
+        return chosen
+
     def fact(self, term: str) -> str:
         """The value of a term in a facts list (each value is labelled by its term)."""
         return self.page.get_by_label(term, exact=True).inner_text().strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 from playwright.sync_api import Locator, expect
 
@@ -31,7 +32,7 @@ class CampaignBuilderPage(ConsolePage):
         page = self.page
         page.get_by_label("Campaign name").fill(draft.name)
         page.get_by_label("Description").fill(draft.description)
-        page.get_by_label("Template").select_option(label=re.compile(re.escape(draft.template)))
+        self.choose(page.get_by_label("Template"), draft.template)
         page.get_by_label("Recipients").fill("\n".join(draft.recipients))
         page.get_by_label("Budget (maximum cost)").fill(draft.budget)
         page.get_by_label("Priority").select_option(label=draft.priority)
@@ -110,7 +111,7 @@ class CampaignPage(ConsolePage):
                 status=cells.nth(0).inner_text().split("\n")[0].strip(),
                 verification_hash=cells.nth(1).inner_text().strip(),
                 tx_text=cells.nth(2).inner_text().strip(),
-                tx_href=link.get_attribute("href") if link.count() else None,
+                tx_href=urljoin(self.url, link.get_attribute("href") or "") if link.count() else None,
             ))
         return rows
 
@@ -130,10 +131,14 @@ class ApprovalsInboxPage(ConsolePage):
                           what=f"campaign {campaign_id} in the approvals inbox")
         return card
 
-    def decide(self, campaign_id: str, decision: str, reason: str) -> None:
+    def submit_decision(self, campaign_id: str, decision: str, reason: str) -> Locator:
         card = self.wait_for_campaign(campaign_id)
         card.get_by_label("Reason for your decision").fill(reason)
         card.get_by_role("button", name=decision, exact=True).click()
+        return self.approval_for(campaign_id)
+
+    def decide(self, campaign_id: str, decision: str, reason: str) -> None:
+        self.submit_decision(campaign_id, decision, reason)
         expect(self.notice(), f"decision notice on {self.url}").to_contain_text("Decision recorded")
         expect(self.approval_for(campaign_id), f"campaign {campaign_id} left the inbox").to_have_count(0)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from urllib.parse import urljoin
 
 from playwright.sync_api import expect
 
@@ -52,7 +52,7 @@ class ProposalPage(ConsolePage):
     def vote(self, identity_role: str, option: str = "For") -> None:
         """Casts a vote signed with the development identity of `identity_role` (ceo, cfo, cto, clo)."""
         form = self.page.get_by_role("form", name="Cast a signed vote")
-        form.get_by_label("Vote as").select_option(label=re.compile(rf"^{identity_role.upper()} development voter"))
+        self.choose(form.get_by_label("Vote as"), f"{identity_role.upper()} development voter")
         form.get_by_role("radio", name=option, exact=True).check()
         form.get_by_role("button", name="Sign and cast vote").click()
         expect(self.notice(), f"vote notice on {self.url}").to_contain_text("signed vote was cast")
@@ -82,6 +82,6 @@ class ProposalPage(ConsolePage):
                 "option": cells.nth(0).inner_text().strip(),
                 "power": cells.nth(1).inner_text().strip(),
                 "signature": cells.nth(2).inner_text().strip(),
-                "tx_href": link.get_attribute("href") if link.count() else None,
+                "tx_href": urljoin(self.url, link.get_attribute("href") or "") if link.count() else None,
             })
         return out

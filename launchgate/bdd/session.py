@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import yaml
 
+from launchgate.bdd.outcomes import inconclusive
 from launchgate.drivers.campaigns import CampaignsDriver
-from launchgate.drivers.errors import UnreachableError
+from launchgate.drivers.errors import DriverError, UnreachableError
 from launchgate.drivers.governance import GovernanceDriver
 from launchgate.drivers.http import ApiClient
 from launchgate.drivers.identity import IdentityDriver
@@ -22,6 +25,9 @@ from launchgate.gates.evidence import EvidenceWriter
 from launchgate.stack.layout import DEFAULT_PORT_BASE, SERVICE_NAMES
 from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
 from launchgate.targets import Chain, Service, Target
+
+if TYPE_CHECKING:
+    from launchgate.drivers.chain import ChainDriver
 
 VOTERS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "seed" / "voters.yml"
 ROLE_EMAILS = {role: f"{role}@371os.local" for role in ("admin", "ceo", "cfo", "clo")}
@@ -38,7 +44,11 @@ def shift_ports(target: Target, port_base: int) -> Target:
 
     services = {n: Service(n, move(s.url), s.health_path) for n, s in target.services.items()}
     api = {area: move(url) for area, url in target.api.items()}
-    chain = dataclasses.replace(target.chain, rpc=move(target.chain.rpc)) if target.chain else None
+    chain = None
+    if target.chain is not None:
+        explorer = target.chain.explorer_tx_url
+        explorer = move(explorer) if explorer.startswith("http://127.0.0.1:") else explorer
+        chain = dataclasses.replace(target.chain, rpc=move(target.chain.rpc), explorer_tx_url=explorer)
     monitoring = target.monitoring
     if monitoring is not None:
         monitoring = dataclasses.replace(monitoring, prometheus=move(monitoring.prometheus))
@@ -53,6 +63,7 @@ class TargetSession:
     stack: Stack | None = None
     _tokens: dict[str, str] = field(default_factory=dict)
     _clients: list[ApiClient] = field(default_factory=list)
+    _chain: Any = None  # the ChainDriver, made on first use (web3 is slow to import)
 
     @property
     def name(self) -> str:
@@ -63,6 +74,18 @@ class TargetSession:
 
     def chain(self) -> Chain | None:
         return self.target.chain
+
+    def require(self, capability: str, why: str) -> None:
+        """Ends the scenario inconclusive, naming the capability and why it is needed, unless the target's
+        profile claims it. A capability is a means the harness needs (a restart hook, a mailbox to read, members
+        to act as): its absence leaves a criterion without data. What a criterion demands of the target itself
+        (authentication, /health, /metrics) is never a capability: its absence is a failure."""
+        if not self.target.can(capability):
+            claimed = ", ".join(sorted(self.target.capabilities)) or "none"
+            inconclusive(
+                f"target {self.name} does not claim the '{capability}' capability: {why} "
+                f"({self.target.path.name} claims: {claimed})"
+            )
 
     # -- actors -----------------------------------------------------------------------------------
     def token_for(self, role: str) -> str | None:
@@ -95,6 +118,7 @@ class TargetSession:
     def member_campaigns(self, name: str) -> CampaignsDriver:
         """Campaigns as member `name`, who signs up and verifies their email for real on first use."""
         key = f"member:{name}"
+        self.require("identity", "the harness cannot sign members up, so it cannot act as two different members")
         if key not in self._tokens:
             email = f"{name}.{self.run_dir.name}@members.test".lower()
             identity = IdentityDriver(self.api("identity"))
@@ -112,13 +136,35 @@ class TargetSession:
         env_name = f"LAUNCHGATE_VOTER_KEY_{role.upper()}"
         if not self.target.managed:
             key = os.environ.get(env_name)
-            if not key:
-                raise UnreachableError("<voter keys>", f"set {env_name} to a registered {role} voter's key")
-            return key
+            if key:
+                return key
+            if not self.target.can("signed-votes"):
+                # The target registers no voters, so any key is as good as another: a fixed one per role.
+                return "0x" + hashlib.sha256(f"launchgate unregistered voter {role}".encode()).hexdigest()
+            inconclusive(f"target {self.name} registers its voters: set {env_name} to a registered {role} voter's key")
         voters = yaml.safe_load(VOTERS_FILE.read_text())["voters"]
         return next(str(v["private_key"]) for v in voters if v["role"] == role)
 
+    def chain_driver(self) -> ChainDriver:
+        """The target's chain through web3, connected and checked; its confirmations become `chain` evidence."""
+        if self._chain is None:
+            from launchgate.drivers.chain import ChainDriver, key_for, target_contracts
+
+            if self.target.chain is None:
+                raise DriverError(f"target {self.name} names no chain ([chain] in {self.target.path.name}): "
+                                  "nothing it reports can be confirmed on a blockchain")
+            contracts = target_contracts(self.target, str(self.stack.state_dir) if self.stack else None)
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+            driver = ChainDriver(
+                self.target.chain, contracts, target=self.name, key=key_for(self.target.chain),
+                evidence=EvidenceWriter(self.run_dir, f"chain-{worker}"),
+            )
+            driver.connect()
+            self._chain = driver
+        return self._chain  # type: ignore[no-any-return]
+
     def mail_sink(self) -> MailSink:
+        self.require("mail-sink", "the harness has no mailbox to read delivered emails from")
         if "sink" not in self.target.services:
             raise UnreachableError("<mail sink>", f"target {self.name} names no mail sink to read deliveries from")
         return MailSink(self.service_url("sink"))
@@ -138,13 +184,13 @@ def check_reachable(target: Target) -> None:
             raise UnreachableError(url, f"{type(exc).__name__} (is the {target.name} target running?)") from exc
 
 
-def managed_stack(run_dir: Path, port_base: int) -> tuple[Stack, bool]:
+def managed_stack(run_dir: Path, port_base: int, state: str = "stack") -> tuple[Stack, bool]:
     """The reference stack for a run: the one `launchgate stack up` left running on these ports if any
-    (not ours to stop), else a new one in the run directory (ours)."""
+    (not ours to stop), else a new one in the run directory's `state` folder (ours)."""
     existing = Stack(DEFAULT_STATE_DIR)
     if existing.options.port_base == port_base and set(existing.running()) >= {"anvil", *SERVICE_NAMES}:
         return existing, False
     faults = [f for f in os.environ.get("LAUNCHGATE_FAULTS", "").split(",") if f]
-    stack = Stack(run_dir / "stack", StackOptions(port_base=port_base, faults=faults))
+    stack = Stack(run_dir / state, StackOptions(port_base=port_base, faults=faults))
     stack.up()
     return stack, True

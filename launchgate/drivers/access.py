@@ -1,10 +1,17 @@
-"""Probes of who may do what: each mutating action of the 371OS contract, sent as a given caller."""
+"""Probes of who may do what: each mutating action of the 371OS contract, sent as a given caller.
+
+Each probe carries a well-formed body, so that a target without authentication shows it plainly: it carries the
+action out (or judges it on its content) instead of refusing the caller.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from launchgate.drivers.campaigns import campaign_body
+from launchgate.drivers.governance import proposal_body
 from launchgate.drivers.http import ApiClient
 
 # action -> (API area, method, path, body)
@@ -13,14 +20,17 @@ MUTATING_ACTIONS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
     "send an email": ("email", "POST", "/api/email/send", {"emailData": {"to": "probe@recipients.test",
                                                                            "subject": "Hello there",
                                                                            "content": "probe"}}),
-    "create a proposal": ("governance", "POST", "/api/governance/proposals", {"title": "probe"}),
-    "cast a vote": ("governance", "POST", "/api/governance/votes", {"proposal_id": "PROP-x"}),
+    "create a proposal": ("governance", "POST", "/api/governance/proposals",
+                          proposal_body("Access probe: an anonymous proposal", "anonymous")),
+    "cast a vote": ("governance", "POST", "/api/governance/votes",
+                    {"proposal_id": "PROP-access-probe", "voter_address": "0x" + "00" * 20, "vote_option": "for",
+                     "signature": "0x" + "00" * 65}),
     "publish a social post": ("social", "POST", "/api/social/posts", {"content": "probe", "platforms": ["x"]}),
     "leave feedback": ("feedback", "POST", "/api/feedback", {"tester": "probe", "rating": 5}),
 }
 
 
-def attempt(client: ApiClient, action: str) -> int:
-    """The status the target answers to `action`."""
+def attempt(client: ApiClient, action: str) -> httpx.Response:
+    """The target's answer to `action` (its status says whether the caller was refused)."""
     _area, method, path, body = MUTATING_ACTIONS[action]
-    return client.raw(method, path, json=body).status_code
+    return client.raw(method, path, json=body)

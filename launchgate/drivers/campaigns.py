@@ -53,10 +53,10 @@ class CampaignsDriver:
         self.api = api
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        return dict(self.api.post("/api/email/campaign", json=body)["campaign"])
+        return self.api.post("/api/email/campaign", json=body, key="campaign")
 
     def get(self, campaign_id: str) -> dict[str, Any]:
-        return dict(self.api.get(f"/api/email/campaign/{campaign_id}")["campaign"])
+        return self.api.get(f"/api/email/campaign/{campaign_id}", key="campaign")
 
     def wait_until(self, campaign_id: str, done: Any, what: str, timeout: float = 20.0) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
@@ -72,7 +72,7 @@ class CampaignsDriver:
 
     def pending_approvals(self, role: str | None = None) -> list[dict[str, Any]]:
         params = {"status": "pending", **({"role": role} if role else {})}
-        return list(self.api.get("/api/approvals", params=params)["approvals"])
+        return list(self.api.get("/api/approvals", params=params, key="approvals"))
 
     def decide(self, approval_id: str, decision: str, reason: str) -> dict[str, Any]:
         return dict(
@@ -93,13 +93,13 @@ class CampaignsDriver:
         return self.api.raw("POST", "/api/email/send", json=body)
 
     def list_all(self) -> list[dict[str, Any]]:
-        return list(self.api.get("/api/email/campaigns")["campaigns"])
+        return list(self.api.get("/api/email/campaigns", key="campaigns"))
 
     def dashboard(self) -> dict[str, Any]:
-        return dict(self.api.get("/api/analytics/dashboard", params={"timeRange": "7d"})["analytics"])
+        return self.api.get("/api/analytics/dashboard", params={"timeRange": "7d"}, key="analytics")
 
     def templates(self) -> list[dict[str, Any]]:
-        return list(self.api.get("/api/email/templates")["templates"])
+        return list(self.api.get("/api/email/templates", key="templates"))
 
     def agents(self) -> list[dict[str, Any]]:
-        return list(self.api.get("/api/agents")["agents"])
+        return list(self.api.get("/api/agents", key="agents"))

@@ -24,7 +24,20 @@ def proposal_body(title: str, proposer: str, type_: str = "operational") -> dict
         "type": type_,
         "proposer": proposer,
         "execution_details": {
-            "phases": [{"name": "rollout", "estimatedDuration": "1 week"}],
+            # A whole ExecutionPhase: the public service reads responsible_agents and refuses a phase without it.
+            "phases": [
+                {
+                    "id": "phase-1",
+                    "name": "rollout",
+                    "description": "Roll the change out to the community",
+                    "objectives": ["adoption"],
+                    "deliverables": ["announcement"],
+                    "estimatedDuration": "1 week",
+                    "responsible_agents": ["chief_of_staff"],
+                    "completion_criteria": ["announced"],
+                    "dependencies": [],
+                }
+            ],
             "dependencies": [],
             "success_criteria": ["adopted by the community"],
             "risk_mitigation": [{"risk": "low adoption", "mitigation": "staged rollout"}],
@@ -40,13 +53,13 @@ class GovernanceDriver:
         self.api = api
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        return dict(self.api.post(f"{PREFIX}/proposals", json=body)["data"])
+        return self.api.post(f"{PREFIX}/proposals", json=body, key="data")
 
     def get(self, proposal_id: str) -> dict[str, Any]:
-        return dict(self.api.get(f"{PREFIX}/proposals/{proposal_id}")["data"])
+        return self.api.get(f"{PREFIX}/proposals/{proposal_id}", key="data")
 
     def list(self, **filters: str) -> list[dict[str, Any]]:
-        return list(self.api.get(f"{PREFIX}/proposals", params=filters)["data"])
+        return list(self.api.get(f"{PREFIX}/proposals", params=filters, key="data"))
 
     def transition(self, proposal_id: str, action: str, body: dict[str, Any] | None = None) -> Any:
         """submit, start-voting, close-voting, approve or reject; the raw response, for guard checks."""
@@ -65,5 +78,8 @@ class GovernanceDriver:
         }
         return self.api.raw("POST", f"{PREFIX}/votes", json=body)
 
+    def votes(self, proposal_id: str) -> list[dict[str, Any]]:
+        return list(self.api.get(f"{PREFIX}/proposals/{proposal_id}/votes", key="data"))
+
     def results(self, proposal_id: str) -> dict[str, Any]:
-        return dict(self.api.get(f"{PREFIX}/proposals/{proposal_id}/results")["data"])
+        return self.api.get(f"{PREFIX}/proposals/{proposal_id}/results", key="data")

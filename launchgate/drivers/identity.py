@@ -22,7 +22,7 @@ class IdentityDriver:
         self.api.post("/api/auth/verify", json={"token": token})
 
     def login(self, email: str, password: str) -> str:
-        return str(self.api.post("/api/auth/login", json={"email": email, "password": password})["token"])
+        return str(self.api.post("/api/auth/login", json={"email": email, "password": password}, key="token"))
 
     def onboard(self, email: str, password: str, name: str, sink: MailSink) -> str:
         """Signup, the verification link from the delivered email, login: the new user's token."""

@@ -36,7 +36,7 @@ class MailSink:
 
     def messages(self, to: str | None = None, subject_contains: str | None = None) -> list[dict[str, Any]]:
         params = {k: v for k, v in {"to": to, "subject_contains": subject_contains}.items() if v}
-        return list(self._api.get("/messages", params=params)["messages"])
+        return list(self._api.get("/messages", params=params, key="messages"))
 
     def wait_for(self, to: str, count: int = 1, timeout: float = 10.0, **filters: str) -> list[dict[str, Any]]:
         """Polls until `to` has received at least `count` messages."""

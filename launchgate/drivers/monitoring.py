@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from launchgate.drivers.errors import UnreachableError
+from launchgate.drivers.errors import UnreachableError, summarize_body
 
 
 @dataclass(frozen=True)
@@ -16,10 +16,16 @@ class HealthReading:
     url: str
     status_code: int
     body: dict[str, Any]
+    text: str = ""
 
     @property
     def says_operational(self) -> bool:
         return self.status_code == 200 and self.body.get("status") in ("operational", "healthy", "ok")
+
+    @property
+    def summary(self) -> str:
+        """What the health check said, in plain words (the error of a 404 page, else the body)."""
+        return summarize_body(self.text, 200)
 
 
 def read_health(service: str, url: str, timeout: float = 3.0) -> HealthReading:
@@ -31,7 +37,8 @@ def read_health(service: str, url: str, timeout: float = 3.0) -> HealthReading:
         body = response.json()
     except ValueError:
         body = {"raw": response.text[:200]}
-    return HealthReading(service, url, response.status_code, body if isinstance(body, dict) else {"raw": body})
+    body = body if isinstance(body, dict) else {"raw": body}
+    return HealthReading(service, url, response.status_code, body, response.text)
 
 
 def read_metrics(url: str, timeout: float = 3.0) -> tuple[int, str]:
@@ -52,4 +59,10 @@ def read_config(url: str, timeout: float = 3.0) -> dict[str, Any]:
         response = httpx.get(url, timeout=timeout)
     except httpx.TransportError as exc:
         raise UnreachableError(url, type(exc).__name__) from exc
-    return dict(response.json()) if response.status_code == 200 else {}
+    if response.status_code != 200:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        return {}  # a page that is not a configuration view
+    return dict(body) if isinstance(body, dict) else {}

@@ -50,6 +50,13 @@ class Provisioner:
             return self.stack.postgres.stop()
         return procs.stop(self.stack.pids / f"{name}.pid")
 
+    def refresh_log(self, name: str) -> None:
+        """A container's output is copied into logs/<name>.log on demand (a process writes there itself)."""
+        if self.container_id(name):
+            from launchgate.provision.containers import save_logs_by_id
+
+            save_logs_by_id(self.stack, name)
+
     def container_id(self, name: str) -> str | None:
         try:
             return (self.stack.state_dir / "containers" / f"{name}.id").read_text().strip() or None

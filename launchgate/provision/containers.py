@@ -107,7 +107,10 @@ class ContainersProvisioner(Provisioner):
         wrapped.reload()
         stack.pids.mkdir(parents=True, exist_ok=True)
         (stack.pids / f"{name}.pid").write_text(str(wrapped.attrs["State"]["Pid"]))
-        self._await(name, wrapped)
+        try:
+            self._await(name, wrapped)
+        finally:
+            container.get_docker_client().client.close()
 
     def _await(self, name: str, container: Any) -> None:
         ready = {"postgres": self._postgres_ready, "anvil": self.stack._anvil_ready,
@@ -244,6 +247,22 @@ def stop_container(stack: Stack, name: str) -> bool:
     return was_running
 
 
+def save_logs_by_id(stack: Stack, name: str) -> None:
+    directory = stack.state_dir / "containers"
+    try:
+        cid = (directory / f"{name}.id").read_text().strip()
+        host = (directory / "engine").read_text().strip()
+    except FileNotFoundError:
+        return
+    client = client_for(host, timeout=10)
+    try:
+        _save_logs(stack, name, client.containers.get(cid))
+    except (DockerException, OSError):
+        pass  # the engine is gone: the log file keeps what was saved last
+    finally:
+        client.close()
+
+
 def _forget(stack: Stack, name: str) -> None:
     (stack.state_dir / "containers" / f"{name}.id").unlink(missing_ok=True)
     (stack.pids / f"{name}.pid").unlink(missing_ok=True)
@@ -270,4 +289,5 @@ def _use_engine(host: str) -> None:
     moment this process exits, and its image cannot be pulled where no registry is reachable anyway."""
     if host:
         os.environ["DOCKER_HOST"] = host
+    os.environ["TESTCONTAINERS_RYUK_DISABLED"] = "true"
     testcontainers_config.ryuk_disabled = True

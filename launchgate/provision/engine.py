@@ -12,6 +12,7 @@ import argparse
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,15 +56,16 @@ def probe(host: str) -> EngineProbe:
 
 
 def candidate_hosts(root: Path = ENGINE_ROOT) -> list[str]:
-    """Where to look, in order: DOCKER_HOST, this checkout's own engine, then docker's default socket."""
-    hosts = []
+    """DOCKER_HOST alone when it is set (the user chose); else this checkout's own engine, then docker's
+    default socket."""
     if os.environ.get("DOCKER_HOST"):
-        hosts.append(os.environ["DOCKER_HOST"])
+        return [os.environ["DOCKER_HOST"]]
+    hosts = []
     own = root / "docker.sock"
     if own.exists():
         hosts.append(f"unix://{own}")
     hosts.append("unix:///var/run/docker.sock")
-    return list(dict.fromkeys(hosts))
+    return hosts
 
 
 def find_engine(root: Path = ENGINE_ROOT) -> EngineProbe:
@@ -130,10 +132,20 @@ class Engine:
         return self.host
 
     def stop(self) -> bool:
-        """SIGTERM to dockerd alone (it stops its containers and its containerd), SIGKILL after 30 s."""
+        """SIGTERM to dockerd alone (it stops its containers and its containerd), SIGKILL after 30 s; then
+        what it left mounted under its root (its netns handle) is unmounted, so the root can be deleted."""
         stopped = procs.stop(self.pidfile, sig=signal.SIGTERM, timeout=30, group=False)
         self.socket.unlink(missing_ok=True)
+        for point in sorted(mounts_under(self.root), key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], check=False, capture_output=True)
         return stopped
+
+
+def mounts_under(root: Path) -> list[str]:
+    prefix = str(root.resolve())
+    with open("/proc/self/mounts") as fh:
+        points = [line.split()[1].replace("\\040", " ") for line in fh]
+    return [p for p in points if p == prefix or p.startswith(prefix + "/")]
 
 
 def _first_line(exc: BaseException) -> str:

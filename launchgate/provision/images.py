@@ -29,7 +29,7 @@ import docker
 import httpx
 from docker.errors import APIError, BuildError, DockerException, ImageNotFound
 
-from launchgate.provision.engine import find_engine
+from launchgate.provision.engine import find_engine, mounts_under
 from launchgate.stack.tools import PROJECT_ROOT, anvil_binary
 
 SUITE = "bookworm"
@@ -219,19 +219,12 @@ def check_mirror(mirror: str, timeout: float = MIRROR_TIMEOUT_S) -> None:
         raise ImageBuildError(f"the Debian mirror {mirror} answered {response.status_code} for {url}")
 
 
-def _mounts_under(root: Path) -> list[str]:
-    prefix = str(root.resolve())
-    with open("/proc/self/mounts") as fh:
-        points = [line.split()[1].replace("\\040", " ") for line in fh]
-    return [p for p in points if p == prefix or p.startswith(prefix + "/")]
-
-
 def _remove_rootfs(root: Path) -> None:
     """debootstrap mounts /proc and /sys inside the root; a killed run can leave them: unmount, never delete
     through a mount."""
-    for point in sorted(_mounts_under(root), key=len, reverse=True):
+    for point in sorted(mounts_under(root), key=len, reverse=True):
         subprocess.run(["umount", "-l", point], check=False, capture_output=True)
-    left = _mounts_under(root)
+    left = mounts_under(root)
     if left:
         raise ImageBuildError(f"cannot remove {root}: still mounted there: {', '.join(left)}")
     if root.exists():

@@ -20,6 +20,7 @@ from launchgate.gates.model import StabilityWindows
 from launchgate.soak.store import BUCKET_COLUMNS, BUCKETS, connect
 from launchgate.soak.windows import (
     Fit,
+    RobustTrend,
     WindowVerdict,
     check_error_rate,
     check_p95,
@@ -119,7 +120,7 @@ def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: f
     aborted = conn.execute("SELECT detail FROM events WHERE kind = 'abort' ORDER BY ts LIMIT 1").fetchone()
 
     windows: list[WindowVerdict] = []
-    drift = Fit()
+    drift = RobustTrend()
     memory_so_far = {svc: Fit() for svc in services}
     for i, (lo, hi) in enumerate(spans):
         n_probes, n_up = probes.get(i, (0, 0))
@@ -222,6 +223,8 @@ def evidence(result: Analysis, run: str, target: str, bounds: StabilityWindows,
                      "tags": ["soak"]},
         ))
         uptime = next(c for c in w.checks if c.name == "uptime")
+        if uptime.value is None:
+            continue  # not probed (a harness gap): no uptime to report
         records.append(Evidence(
             run=run, kind="measurement", name="uptime", outcome="passed" if uptime.passed else "failed",
             criterion="beta.uptime", value=uptime.value, unit="ratio", started=_iso(w.start), finished=_iso(w.end),

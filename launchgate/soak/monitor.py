@@ -163,6 +163,7 @@ class Monitor:
         if pid is not None:
             if st.pid is not None and pid != st.pid:
                 restarted = f"PID {st.pid} -> {pid}"
+                st.start_time = st.cpu = None  # a new process: its start time is a new baseline, not a second restart
             st.pid = pid
         if scrape is not None:
             st.metrics_ok = True

@@ -70,7 +70,7 @@ def _run(run_dir: Path, options: OnboardOptions, plan: dict[str, object], target
     try:
         loadgen.start()
         feed.add_part(loadgen.part, loadgen.seconds_file)
-        with Progress(plain_every=10.0) as progress:
+        with Progress(plain_every=10.0, label="onboard") as progress:
             while True:
                 attempted, failed = feed.flows().get(FLOW, [0, 0])
                 elapsed = time.time() - started

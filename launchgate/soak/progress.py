@@ -38,7 +38,8 @@ def line(elapsed: float, total: float, snap: dict[str, Any], window: str, note: 
 
 
 class Progress:
-    def __init__(self, plain_every: float = 10.0) -> None:
+    def __init__(self, plain_every: float = 10.0, label: str = "soak") -> None:
+        self.label = label
         self.interactive = sys.stdout.isatty() and not os.environ.get("CI")
         self.plain_every = plain_every
         self._last_plain = 0.0
@@ -57,7 +58,7 @@ class Progress:
         now = time.monotonic()
         if force or now - self._last_plain >= self.plain_every:
             self._last_plain = now
-            print(f"soak: {text}", flush=True)
+            print(f"{self.label}: {text}", flush=True)
 
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:

@@ -61,7 +61,7 @@ class SoakOptions:
     stack_dir: Path | None = None
     interval: float = 1.0
     scrape_interval: float = 5.0
-    probe_timeout: float = 2.0
+    probe_timeout: float = 5.0  # a slow answer is not an outage; a refused connection fails at once
     gates: Path = PROJECT_ROOT / "gates.yaml"
     locustfile: Path = PROJECT_ROOT / "load" / "soak.py"
     quiet: bool = False
@@ -128,9 +128,9 @@ def start_soak(options: SoakOptions) -> int:
         plan, notes = load_plan(session.target, SOAK_TASKS)
         if not any(plan["weights"].values()):
             raise SoakError(f"target {session.target.name!r}: no soak task has its routes ({'; '.join(notes)})")
-        start = float(math.ceil(time.time()))
-        state = RunState(options=_options_json(options), target=describe(session), start=start,
-                         end=start + options.duration_s, window_s=window_seconds(options.duration_s, bounds),
+        provisional = time.time()  # set again when the load starts
+        state = RunState(options=_options_json(options), target=describe(session), start=provisional,
+                         end=provisional + options.duration_s, window_s=window_seconds(options.duration_s, bounds),
                          services=[w.name for w in session.watched], plan=plan, notes=notes)
         state.save(run_dir)
         return _drive(run_dir, state, options, bounds, session, resumed=False)
@@ -242,31 +242,42 @@ def _drive(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabili
                                    (svc,)).fetchone() for svc in state.services}
     finally:
         conn.close()
-    now = time.time()
-    gap = 0.0
-    if resumed:
-        gap = _record_gap(recorder, db, state, options.interval, now)
-    else:
-        recorder.put_batch([meta_row("start", state.start), meta_row("end", state.end),
-                            meta_row("window_s", state.window_s), meta_row("interval", options.interval),
-                            meta_row("services", state.services)])
-    live = Live(state.start, state.window_s, judge=_judge(bounds))
-    feed = LoadFeed(recorder, live, stored_parts).start()
+    feed: LoadFeed | None = None
     monitor: Monitor | None = None
     loadgen: LoadGenerator | None = None
     watchdog: Watchdog | None = None
     interrupted = False
     aborted: str | None = None
     ended = state.end
+    gap = 0.0
     try:
-        if now < state.end:
+        if resumed:
+            gap = _record_gap(recorder, db, state, options.interval, time.time())
+            loadgen = _resume_load(run_dir, state, options, session, stored_parts, recorder)
+        else:
+            loadgen = _load(run_dir, state, options, session, 1, options.duration_s + 60)
+            recorder.event(time.time(), "locust", "", None, action="started", part=1, users=options.users,
+                           workers=options.workers)
+            # The clock starts when the load does: Locust's start-up is not part of any window.
+            state.start = float(math.ceil(time.time()))
+            state.end = state.start + options.duration_s
+            state.save(run_dir)
+            recorder.put_batch([meta_row("start", state.start), meta_row("end", state.end),
+                                meta_row("window_s", state.window_s), meta_row("interval", options.interval),
+                                meta_row("services", state.services)])
+        live = Live(state.start, state.window_s, judge=_judge(bounds))
+        feed = LoadFeed(recorder, live, stored_parts)
+        if loadgen is not None:
+            feed.add_part(loadgen.part, loadgen.seconds_file)
+        feed.start()
+        ended = state.end
+        if time.time() < state.end:
             monitor = Monitor(session.watched, recorder, live, interval=options.interval,
                               scrape_interval=options.scrape_interval, timeout=options.probe_timeout)
             for svc, seed in seeds.items():
                 if seed is not None:
                     monitor.state[svc].start_time, monitor.state[svc].pid = seed
             monitor.start()
-            loadgen = _loadgen(run_dir, state, options, session, stored_parts, recorder, feed)
             if loadgen is not None:
                 # The hard limit: Locust has its own -t, and this kills it by PID shortly after the end regardless.
                 watchdog = Watchdog(loadgen, state.end + 15 + 0.01 * (state.end - state.start)).start()
@@ -281,7 +292,8 @@ def _drive(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabili
             watchdog.cancel()
         if monitor is not None:
             monitor.stop()
-        feed.stop()
+        if feed is not None:
+            feed.stop()
         if aborted:
             recorder.event(ended, "abort", "", None, reason=aborted)
         if not interrupted:
@@ -295,26 +307,29 @@ def _drive(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabili
     return _finish(run_dir, state, options, bounds, session, min(ended, state.end))
 
 
-def _loadgen(run_dir: Path, state: RunState, options: SoakOptions, session: TargetSession,
-             stored_parts: dict[str, Any], recorder: Recorder, feed: LoadFeed) -> LoadGenerator | None:
-    last = max((int(k) for k in stored_parts), default=0)
+def _load(run_dir: Path, state: RunState, options: SoakOptions, session: TargetSession, part: int,
+          run_time: float, start: bool = True) -> LoadGenerator:
+    loadgen = LoadGenerator(run_dir, options.locustfile, state.plan, session.auth, options.users,
+                            options.spawn_rate, run_time, options.workers, part)
+    if start:
+        loadgen.start()
+    return loadgen
 
-    def make(part: int, run_time: float) -> LoadGenerator:
-        return LoadGenerator(run_dir, options.locustfile, state.plan, session.auth, options.users,
-                             options.spawn_rate, run_time, options.workers, part)
 
+def _resume_load(run_dir: Path, state: RunState, options: SoakOptions, session: TargetSession,
+                 stored_parts: dict[str, Any], recorder: Recorder) -> LoadGenerator | None:
+    """Adopt a Locust that outlived the harness, else start a new part for the time that is left."""
+    on_disk = [int(f.stem.split("-")[1]) for f in (run_dir / "locust").glob("part-*.log") if f.stem.count("-") == 1]
+    last = max([*(int(k) for k in stored_parts), *on_disk], default=0)
     if last:
-        previous = make(last, 0)
-        if previous.alive():  # Locust outlived the harness: adopt it, its numbers keep flowing
-            feed.add_part(last, previous.seconds_file)
+        previous = _load(run_dir, state, options, session, last, 0, start=False)
+        if previous.alive():
             recorder.event(time.time(), "locust", "", None, action="adopted", part=last)
             return previous
     remaining = state.end - time.time()
     if remaining < 2:
         return None
-    loadgen = make(last + 1, remaining)
-    loadgen.start()
-    feed.add_part(loadgen.part, loadgen.seconds_file)
+    loadgen = _load(run_dir, state, options, session, last + 1, remaining)
     recorder.event(time.time(), "locust", "", None, action="started", part=loadgen.part, users=options.users,
                    workers=options.workers)
     return loadgen

@@ -19,6 +19,7 @@ import httpx
 from launchgate.soak.errors import SoakError
 from launchgate.soak.monitor import Watched
 from launchgate.stack import procs
+from launchgate.stack.layout import PORT_SPAN
 from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
 from launchgate.targets import Service, Target, TargetError, load_target
 
@@ -28,7 +29,7 @@ LOOPBACK_ENV = "LAUNCHGATE_LOOPBACK_ONLY"
 # Load users of one identity must not be throttled by the stack's per-identity limit (200 rps by default).
 LOAD_STACK_ENV = {"LG_RATE_LIMIT_RPS": "100000", "LG_RATE_LIMIT_BURST": "100000"}
 VOTERS_FILE = PROJECT_ROOT / "fixtures" / "seed" / "voters.yml"
-PORT_SPAN = 10  # a reference profile's ports are base + 0..9 (launchgate/stack/layout.py)
+
 
 
 @dataclass

@@ -6,17 +6,24 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from launchgate.gates.model import StabilityWindows
 
-BUCKET_EDGES_MS = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000,
-                   3000, 5000, 7500, 10000, 15000, 30000, 60000)
+BUCKET_EDGES_MS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250,
+                   300, 400, 500, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 10000,
+                   12000, 15000, 20000, 30000, 60000)
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*([smhdw]|min))+\s*$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|[smhdw])")
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def bucket_index(ms: float) -> int:
+    """The histogram bucket of a latency: (edge[i-1], edge[i]], the last one open."""
+    return bisect_left(BUCKET_EDGES_MS, ms)
 
 
 def parse_duration(text: str) -> float:
@@ -107,6 +114,33 @@ def slope_of(points: Sequence[tuple[float, float]]) -> float | None:
 
 
 @dataclass
+class RobustTrend:
+    """Theil-Sen slope (the median of pairwise slopes) of a short series, such as one p95 per window:
+    a few windows slowed by a noisy neighbour do not make a trend, a steady climb does."""
+
+    points: list[tuple[float, float]] = field(default_factory=list)
+    min_points: int = 4  # fewer windows than this say nothing about a trend
+
+    def add(self, x: float, y: float) -> None:
+        self.points.append((x, y))
+
+    @property
+    def span(self) -> float:
+        return self.points[-1][0] - self.points[0][0] if len(self.points) > 1 else 0.0
+
+    @property
+    def slope(self) -> float | None:
+        pts = self.points
+        if len(pts) < max(3, self.min_points):
+            return None
+        slopes = sorted((y2 - y1) / (x2 - x1) for i, (x1, y1) in enumerate(pts) for x2, y2 in pts[i + 1:] if x2 > x1)
+        if not slopes:
+            return None
+        mid = len(slopes) // 2
+        return slopes[mid] if len(slopes) % 2 else (slopes[mid - 1] + slopes[mid]) / 2
+
+
+@dataclass
 class Check:
     """One bound of one window. passed None: not applicable yet (a slope needs three points)."""
 
@@ -147,14 +181,14 @@ def check_p95(histogram: Sequence[int], b: StabilityWindows) -> Check:
     return Check("p95_latency", p95, b.max_p95_ms, "ms", p95 <= b.max_p95_ms)
 
 
-def check_slope(name: str, fit: Fit, bound: float, floor: float, unit: str, what: str,
+def check_slope(name: str, fit: Fit | RobustTrend, bound: float, floor: float, unit: str, what: str,
                 no_data: bool = False) -> Check:
     """A trend over the run so far: fails above `bound` when its predicted change over the span passes `floor`."""
     if no_data:
         return Check(name, None, bound, unit, None, f"no {what} readings from the target", no_data=True)
     slope = fit.slope
     if slope is None:
-        return Check(name, None, bound, unit, None, "needs three points after the warm-up window")
+        return Check(name, None, bound, unit, None, "too few points after the warm-up window yet")
     change = slope * fit.span
     passed = slope <= bound or change <= floor
     return Check(name, slope, bound, unit, passed,
@@ -169,7 +203,9 @@ def check_restarts(count: int | None, b: StabilityWindows) -> Check:
 
 
 def check_uptime(probes: int, up: int, b: StabilityWindows) -> Check:
-    ratio = up / probes if probes else 0.0
+    if probes == 0:
+        return Check("uptime", None, b.min_uptime, "ratio", None, "not probed: the harness was not running")
+    ratio = up / probes
     return Check("uptime", ratio, b.min_uptime, "ratio", round(ratio, 9) >= round(b.min_uptime, 9),
                  f"{probes - up} of {probes} probes found a service down")
 

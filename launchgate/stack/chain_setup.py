@@ -12,9 +12,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from launchgate.contracts import ADDRESS_ENV, DAO, REGISTRY, load_artifact
-from launchgate.stack.kit.chain import Abi, ChainWriter, ServiceKey, derive_service_key
+from launchgate.stack.procs import StackError
+
+if TYPE_CHECKING:
+    from launchgate.stack.kit.chain import ChainWriter, ServiceKey
 
 CONTRACTS_FILE = "contracts.json"
 # Which service writes to which contract.
@@ -23,8 +27,8 @@ WRITER_FLOAT_WEI = 10 * 10**18  # topped up when a writer falls under a tenth of
 DEPLOY_TIMEOUT_S = 10.0
 
 
-class ChainSetupError(Exception):
-    pass
+class ChainSetupError(StackError):
+    """The contracts could not be deployed or checked; `stack up` reports it as one line."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class Deployment:
 
 
 def service_key(root_key: str, service: str) -> ServiceKey:
+    from launchgate.stack.kit.chain import derive_service_key
+
     return derive_service_key(root_key, service)
 
 
@@ -51,6 +57,18 @@ def load_deployment(state_dir: Path) -> Deployment | None:
 
 
 def ensure_contracts(rpc_url: str, chain_id: int, deployer_key: str, state_dir: Path) -> Deployment:
+    # Imported here: eth-account is slow to import, and the CLI loads this module for every command.
+    from launchgate.stack.kit.chain import ChainWriteError
+
+    try:
+        return _ensure_contracts(rpc_url, chain_id, deployer_key, state_dir)
+    except ChainWriteError as exc:
+        raise ChainSetupError(f"deploying the 371OS contracts on {rpc_url} failed: {exc}") from exc
+
+
+def _ensure_contracts(rpc_url: str, chain_id: int, deployer_key: str, state_dir: Path) -> Deployment:
+    from launchgate.stack.kit.chain import ChainWriter, ServiceKey
+
     writer = ChainWriter(rpc_url, chain_id, ServiceKey(deployer_key), receipt_timeout=DEPLOY_TIMEOUT_S)
     try:
         node_chain = writer.node_chain_id()
@@ -78,6 +96,8 @@ def ensure_contracts(rpc_url: str, chain_id: int, deployer_key: str, state_dir: 
 
 
 def _authorise(writer: ChainWriter, address: str, contract: str, account: str) -> None:
+    from launchgate.stack.kit.chain import Abi
+
     abi = Abi(load_artifact(contract).abi)
     (allowed,) = abi.decode_result("isWriter", writer.call(address, abi.encode_call("isWriter", account)))
     if not allowed:

@@ -14,12 +14,18 @@ class Fault:
     name: str
     criterion: str
     effect: str
+    # Criteria the fault necessarily takes down as well (they fail, or are left without data): a stack that
+    # keeps nothing on disk has nothing to restore from a snapshot and nothing encrypted at rest to inspect.
+    also: tuple[str, ...] = ()
 
 
 FAULTS: dict[str, Fault] = {
     f.name: f
     for f in (
-        Fault("state-loss", "data.persistence", "state is held in memory and lost on restart"),
+        Fault(
+            "state-loss", "data.persistence", "state is held in memory and lost on restart",
+            also=("data.backup-recovery", "rollback.db-snapshot", "data.encryption-at-rest"),
+        ),
         Fault("error-rate", "alpha.stability", "a share of API requests answer 500 (LAUNCHGATE_FAULT_ERROR_RATE)"),
         Fault("latency-drift", "alpha.stability", "latency grows with uptime (LAUNCHGATE_FAULT_DRIFT_MS per minute)"),
         Fault("memory-leak", "alpha.stability", "every request retains memory (LAUNCHGATE_FAULT_LEAK_KB, 256)"),
@@ -38,6 +44,12 @@ FAULTS: dict[str, Fault] = {
         Fault("unsigned-votes", "core.dao-lifecycle", "vote signatures are not verified, as in 371OS today"),
         Fault("analytics-drift", "beta.analytics", "the analytics dashboard does not reconcile with the records"),
         Fault("agent-rules-ignored", "core.agent-approvals", "agents approve every campaign whatever the rules say"),
+        Fault("broken-restore", "rollback.db-snapshot",
+              "a restore replays the snapshot over the live data, so data written after the snapshot stays"),
+        Fault("partial-snapshot", "data.backup-recovery", "snapshots leave out the platform's database"),
+        Fault("canary-errors", "rollback.canary", "the canary slot answers its API requests with 500s"),
+        Fault("blue-green-drop", "rollback.blue-green",
+              "a slot switch is not atomic: the gateway refuses the conduit's requests while it switches"),
     )
 }
 

@@ -32,6 +32,12 @@ SMTP_OFFSET = 6
 ANVIL_OFFSET = 7
 POSTGRES_OFFSET = 8
 PROMETHEUS_OFFSET = 9
+# Extra conduit processes for blue-green and canary releases (`launchgate stack deploy --slot`). The original
+# conduit process is the blue slot, on its own port. A stack owns base + 0 .. PORT_SPAN - 1: two stacks side by
+# side must sit PORT_SPAN ports apart.
+SLOT_OFFSETS: dict[str, int] = {"green": 10, "canary": 11}
+PORT_SPAN = 20
+SLOTS_FILE = "slots.json"  # in the state directory: the gateway's slot table, kept across gateway restarts
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,12 @@ class Ports:
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.service(name)}"
+
+    def slot(self, name: str) -> int:
+        """The port of a release slot's conduit process (green, canary); blue is the conduit's own port."""
+        if name == "blue":
+            return self.service("conduit")
+        return self.base + SLOT_OFFSETS[name]
 
     def all(self) -> dict[str, int]:
         ports = {s.name: self.service(s.name) for s in SERVICES}

@@ -21,7 +21,7 @@ from launchgate.stack import procs
 from launchgate.stack.chain_setup import ensure_contracts, load_deployment
 from launchgate.stack.config import Secrets
 from launchgate.stack.faults import parse_faults
-from launchgate.stack.layout import DEFAULT_PORT_BASE, SERVICE_NAMES, SERVICES, Ports
+from launchgate.stack.layout import DEFAULT_PORT_BASE, SERVICE_NAMES, SERVICES, SLOT_OFFSETS, SLOTS_FILE, Ports
 from launchgate.stack.postgres import Postgres
 from launchgate.stack.secrets import generate_secrets
 
@@ -212,6 +212,10 @@ class Stack:
     def down(self) -> list[str]:
         stopped: list[str] = []
         self._stop_dependency("prometheus", stopped)
+        for slot in SLOT_OFFSETS:  # release slots (launchgate/stack/slots.py): extra conduit processes
+            if procs.stop(self.pids / f"conduit-{slot}.pid"):
+                stopped.append(f"conduit-{slot}")
+        (self.state_dir / SLOTS_FILE).unlink(missing_ok=True)  # routes to processes that no longer run
         for name in reversed(SERVICE_NAMES):
             if procs.stop(self.pids / f"{name}.pid"):
                 stopped.append(name)
@@ -286,4 +290,5 @@ class Stack:
     def log_path(self, name: str) -> Path:
         if name not in self.process_names():
             raise procs.StackError(f"no process {name!r}; known: {', '.join(self.process_names())}")
+        self.provisioner.refresh_log(name)
         return self.logs / f"{name}.log"

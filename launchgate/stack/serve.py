@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import uvicorn
@@ -21,7 +22,8 @@ def main() -> None:
     uvicorn.run(
         app,
         host="127.0.0.1",
-        port=config.ports.service(name),
+        # LG_PORT: a release slot's extra process (launchgate/stack/slots.py) listens beside the original.
+        port=int(os.environ.get("LG_PORT") or config.ports.service(name)),
         log_config=None,
         access_log=config.log_level == "DEBUG",
         timeout_graceful_shutdown=3,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from launchgate.stack.conduit.agents import load_agents
@@ -72,6 +74,17 @@ def build_app(config: ServiceConfig) -> FastAPI:
     }
     app = create_service_app(config, public_name=PUBLIC_NAME, dependencies=dependencies)
     log = app.state.log
+    # A release slot (launchgate stack deploy --slot): an extra conduit process on the same database. It serves
+    # requests; the campaign worker stays with the original (blue) process, because it coordinates in process.
+    slot = os.environ.get("LG_SLOT", "blue")
+    if slot == "canary" and config.fault("canary-errors"):
+
+        @app.middleware("http")
+        async def failing_canary(request: Request, call_next):  # type: ignore[no-untyped-def]
+            if request.url.path.startswith("/api/"):
+                return JSONResponse({"success": False, "error": "canary-errors fault: internal error"}, 500)
+            return await call_next(request)
+
     # The worker polls governance several times a second; one INFO line per request would drown the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if config.fault("no-seed"):
@@ -86,7 +99,8 @@ def build_app(config: ServiceConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker.start()  # resumes whatever the database says is in flight
+        if slot == "blue":
+            worker.start()  # resumes whatever the database says is in flight
         try:
             yield
         finally:

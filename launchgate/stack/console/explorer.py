@@ -30,6 +30,39 @@ async def rpc(url: str, method: str, params: list[Any]) -> Any:
     return body.get("result")
 
 
+async def tx_states(url: str, txs: list[str]) -> dict[str, str]:
+    """What the chain says of each transaction, in words ("confirmed in block 16"), in one batch request.
+    A page that links transactions shows this beside them; an unreadable chain leaves it empty."""
+    wanted = sorted({t for t in txs if isinstance(t, str) and TX_HASH.match(t)})
+    if not wanted:
+        return {}
+    calls = [{"jsonrpc": "2.0", "id": 0, "method": "eth_blockNumber", "params": []}]
+    calls += [{"jsonrpc": "2.0", "id": i, "method": "eth_getTransactionReceipt", "params": [t]}
+              for i, t in enumerate(wanted, 1)]
+    try:
+        async with httpx.AsyncClient(timeout=RPC_TIMEOUT_S) as client:
+            replies = (await client.post(url, json=calls)).json()
+        by_id = {r.get("id"): r.get("result") for r in replies if isinstance(r, dict)}
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return {}
+    head = _int(by_id.get(0))
+    states: dict[str, str] = {}
+    for i, tx in enumerate(wanted, 1):
+        receipt = by_id.get(i)
+        if not isinstance(receipt, dict):
+            states[tx] = "not found on chain"
+            continue
+        block = _int(receipt.get("blockNumber"))
+        if _int(receipt.get("status")) != 1:
+            states[tx] = f"failed in block {block}"
+        elif head is not None and block is not None:
+            count = head - block + 1
+            states[tx] = f"confirmed in block {block} ({count} confirmation{'' if count == 1 else 's'})"
+        else:
+            states[tx] = "confirmed"
+    return states
+
+
 def _int(value: Any) -> int | None:
     try:
         return int(str(value), 16)

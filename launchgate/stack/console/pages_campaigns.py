@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from launchgate.stack.console.explorer import tx_states
 from launchgate.stack.console.validation import (
     APPROVAL_MODES,
     CAMPAIGN_FIELDS,
@@ -89,11 +90,13 @@ def add_campaign_pages(router: APIRouter, web: Web) -> None:
             return web.api_failure(visit, reply, f"Campaign {campaign_id}")
         c = reply.body.get("campaign", {})
         deliveries = c.get("deliveries") or []
+        chain = await tx_states(web.config.chain_rpc, [str(d.get("anchorTx")) for d in deliveries])
         return web.page(
             visit, "campaign.html.j2", title=f"Campaign: {c.get('name', campaign_id)}", c=c, deliveries=deliveries,
             final=c.get("status") in FINAL,
             delivered=sum(1 for d in deliveries if d.get("status") == "delivered"),
             anchored=sum(1 for d in deliveries if d.get("anchorTx")),
+            chain=chain, confirmed=sum(1 for state in chain.values() if state.startswith("confirmed")),
         )
 
     # -- approvals inbox ------------------------------------------------------------------------------
@@ -129,7 +132,7 @@ def add_campaign_pages(router: APIRouter, web: Web) -> None:
         if visit.user is None:
             return web.login_redirect(visit)
         form = await web.form(visit)
-        decision, reason = form.text("decision"), form.text("reason")
+        decision, reason = form.text("decision"), form.text(f"reason-{approval_id}")
         errors = FieldErrors()
         field = f"reason-{approval_id}"
         if decision not in ("approve", "reject"):

@@ -18,6 +18,7 @@ from eth_account.messages import encode_defunct
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from launchgate.stack.console.explorer import tx_states
 from launchgate.stack.console.validation import (
     PROPOSAL_FIELDS,
     PROPOSAL_TYPES,
@@ -130,9 +131,14 @@ def add_dao_pages(router: APIRouter, web: Web) -> None:
             found = await api.get(f"{PREFIX}/proposals/{pid}/results")
             results = found.body.get("data") if found.ok else None
         own = next((v for v in voters if visit.user and v.role == visit.user.role), None)
+        decision = p.get("humanApprovalDecision") or {}
+        txs = [p.get("transaction_hash"), (results or {}).get("transaction_hash"), decision.get("transaction_hash"),
+               *(v.get("transaction_hash") for v in votes)]
+        chain = await tx_states(web.config.chain_rpc, [str(t) for t in txs if t])
         return web.page(
             visit, "proposal.html.j2", title=f"Proposal: {p.get('title', pid)}", status=status, errors=errors,
-            p=p, votes=votes, results=results, voters=voters, vote_options=VOTE_OPTIONS,
+            p=p, votes=votes, results=results, voters=voters, vote_options=VOTE_OPTIONS, chain=chain,
+            decision=decision,
             values=values or {"voter": own.address if own else "", "option": "for"},
             can_officiate=may(visit, OFFICERS), can_approve=may(visit, APPROVERS),
         )

@@ -16,17 +16,21 @@ from launchgate.stack.console.pages_dao import add_dao_pages
 from launchgate.stack.console.pages_social import add_social_pages
 from launchgate.stack.console.web import Web, console_route_class
 
-STYLESHEET = Path(__file__).parent / "templates" / "console.css"
+STATIC = Path(__file__).parent / "templates"
+STATIC_FILES = {"console.css": "text/css", "favicon.svg": "image/svg+xml"}
 
 
 def console_router(config: ServiceConfig, log: logging.Logger | None = None) -> APIRouter:
     web = Web(config, log or logging.getLogger("launchgate.console"))
     router = APIRouter(route_class=console_route_class(web), include_in_schema=False)
-    css = STYLESHEET.read_bytes()
+    static = {name: (STATIC.joinpath(name).read_bytes(), kind) for name, kind in STATIC_FILES.items()}
 
-    @router.get("/console/static/console.css")
-    async def stylesheet() -> Response:
-        return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=300"})
+    @router.get("/console/static/{name}")
+    async def static_file(request: Request, name: str) -> Response:
+        if name not in static:
+            return web.error_page(web.visit(request), 404, "Page not found", "There is no such file.")
+        body, kind = static[name]
+        return Response(body, media_type=kind, headers={"Cache-Control": "max-age=300"})
 
     add_account_pages(router, web)
     add_campaign_pages(router, web)

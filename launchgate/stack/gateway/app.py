@@ -28,6 +28,7 @@ from launchgate.stack.gateway.identity import (
 from launchgate.stack.gateway.proxy import UpstreamTimeouts, error_response, forward, new_client
 from launchgate.stack.gateway.ratelimit import RateLimiter, retry_after_header
 from launchgate.stack.gateway.routing import METHODS, ROUTES, UPSTREAMS, RouteEntry, is_forwardable
+from launchgate.stack.gateway.upstreams import SLOT_HEADER, initial_tables, upstreams_router
 from launchgate.stack.kit.app import DependencyCheck, create_service_app
 
 UPSTREAM_TIMEOUT_ENV = "LG_GATEWAY_UPSTREAM_TIMEOUT_S"
@@ -101,6 +102,8 @@ def build_app(config: ServiceConfig) -> FastAPI:
         secrets.jwt_secret, platform_key_verifier(client, urls["platform"], secrets.internal_token)
     )
     limiter = RateLimiter(config.rate_limit_rps, config.rate_limit_burst)
+    # Release slots (blue-green, canary) of the services that have them; switched through /internal/upstreams.
+    slot_tables = initial_tables(urls, config.state_dir, drop_on_switch=config.fault("blue-green-drop"))
     log = app.state.log
     if config.log_level != "DEBUG":
         # httpx logs every request at INFO: one line per proxied call is noise and costs throughput.
@@ -129,12 +132,25 @@ def build_app(config: ServiceConfig) -> FastAPI:
             wait = limiter.acquire(f"user:{caller.user_id}" if caller else f"ip:{client_ip}")
             if wait:
                 return _too_many(wait)
-            return await forward(client(), entry.service, base_url, request, caller, secrets.internal_token, log)
+            table = slot_tables.get(entry.service)
+            if table is None:
+                return await forward(client(), entry.service, base_url, request, caller, secrets.internal_token, log)
+            picked = table.pick()
+            if picked is None:
+                return error_response(503, f"upstream {entry.service} is switching slots, retry later")
+            slot, slot_url = picked
+            with table.serving(slot):
+                response = await forward(
+                    client(), entry.service, slot_url, request, caller, secrets.internal_token, log
+                )
+            response.headers[SLOT_HEADER] = slot
+            return response
 
         return proxy
 
     # The reference console (/console) and its explorer page (/explorer): they call the API through this gateway.
     app.include_router(console_router(config, log))
+    app.include_router(upstreams_router(slot_tables, secrets.internal_token))
     for entry in ROUTES:
         endpoint = proxy_endpoint(entry)
         # Two templates per prefix: the metrics route label stays one per prefix, whatever the path.

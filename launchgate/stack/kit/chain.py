@@ -20,6 +20,7 @@ from eth_utils import keccak, to_checksum_address
 RECEIPT_POLL_S = 0.002  # automine answers at once; a public node gets the same short poll, then backs off
 MAX_RECEIPT_POLL_S = 0.5
 GAS_MARGIN = 1.2
+SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 class ChainWriteError(Exception):
@@ -57,16 +58,20 @@ class ServiceKey:
     __str__ = __repr__
 
 
-def derive_service_key(root_key: str, service: str) -> ServiceKey:
+def derive_service_private_key(root_key: str, service: str) -> str:
     """Each service signs with its own key, derived from the stack's chain key, so that two processes never
-    race for one account's nonce; the deployer funds and authorises these addresses (launchgate/stack/chain_setup.py)."""
+    race for one account's nonce; the deployer funds and authorises these addresses (stack/chain_setup.py)."""
     seed = bytes.fromhex(root_key.removeprefix("0x"))
     counter = 0
     while True:  # a digest outside the curve order is astronomically rare; step past it if it ever happens
         digest = keccak(b"launchgate/service-key/" + service.encode() + counter.to_bytes(4, "big") + seed)
-        if 0 < int.from_bytes(digest, "big") < 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141:
-            return ServiceKey("0x" + digest.hex())
+        if 0 < int.from_bytes(digest, "big") < SECP256K1_ORDER:
+            return "0x" + digest.hex()
         counter += 1
+
+
+def derive_service_key(root_key: str, service: str) -> ServiceKey:
+    return ServiceKey(derive_service_private_key(root_key, service))
 
 
 class Abi:

@@ -1,0 +1,1 @@
+"""Monitoring through a target's own Prometheus: SLIs as evidence."""

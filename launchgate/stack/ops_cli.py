@@ -1,0 +1,122 @@
+"""`launchgate stack snapshot|restore|deploy|switch|canary|rollback|slots`: the reference stack's own deploy hooks.
+
+The reference profile names these commands in its [hooks]; a real deployment names its own scripts there.
+`python -m launchgate.stack.ops_cli VERB ...` is the same command without the rest of the CLI's imports: a
+hook starts several times per gate run, and the full CLI takes seconds to import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from launchgate.stack.backup import Snapshots
+from launchgate.stack.layout import SLOT_OFFSETS
+from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack
+from launchgate.stack.procs import StackError
+from launchgate.stack.slots import Releases
+
+Parser = argparse.ArgumentParser
+
+
+def _stack(args: argparse.Namespace) -> Stack:
+    stack = Stack(Path(args.state_dir))
+    if not stack.secrets_file.exists():
+        raise StackError(f"no reference stack in {stack.state_dir}: run `launchgate stack up` or pass its --state-dir")
+    return stack
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    snapshot = Snapshots(_stack(args)).take(args.name)
+    print(f"snapshot {snapshot.name}: {snapshot.kind}, {', '.join(snapshot.services)} ({snapshot.path})")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    restarted = Snapshots(_stack(args)).restore(args.name)
+    print(f"restored snapshot {args.name}; restarted {', '.join(restarted) or 'nothing'}")
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    routing = Releases(_stack(args)).deploy(args.slot)
+    print(f"slot {args.slot} is up at {routing['slots'][args.slot]}; traffic stays on {routing['primary']}")
+    return 0
+
+
+def cmd_switch(args: argparse.Namespace) -> int:
+    routing = Releases(_stack(args)).switch(args.slot)
+    was = f" (was {routing['previous']})" if routing["previous"] else ""
+    print(f"traffic goes to slot {routing['primary']}{was}")
+    return 0
+
+
+def cmd_canary(args: argparse.Namespace) -> int:
+    routing = Releases(_stack(args)).canary(args.slot, args.percent)
+    if routing["canary"]:
+        print(f"canary {routing['canary']} gets {routing['percent']:g}% of requests; {routing['primary']} the rest")
+    else:
+        print(f"no canary; traffic goes to slot {routing['primary']}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    result = Releases(_stack(args)).rollback()
+    stopped = f"; stopped slot {result.stopped}" if result.stopped else ""
+    print(f"{result.action}: traffic goes to slot {result.serving}{stopped}")
+    return 0
+
+
+def cmd_slots(args: argparse.Namespace) -> int:
+    print(json.dumps(Releases(_stack(args)).routing(), indent=2))
+    return 0
+
+
+def register(stack_sub: Any, with_state: Callable[[Parser], Parser]) -> None:
+    """Adds the subcommands to `launchgate stack`; `with_state` adds its --state-dir option."""
+    slots = sorted(SLOT_OFFSETS)
+    snapshot = with_state(stack_sub.add_parser("snapshot", help="snapshot the 371OS databases under a name"))
+    snapshot.add_argument("name")
+    snapshot.set_defaults(func=cmd_snapshot)
+    restore = with_state(stack_sub.add_parser("restore", help="restore a snapshot (restarts the services)"))
+    restore.add_argument("name")
+    restore.set_defaults(func=cmd_restore)
+    deploy = with_state(stack_sub.add_parser("deploy", help="start a release slot beside the live conduit"))
+    deploy.add_argument("--slot", choices=slots, required=True)
+    deploy.set_defaults(func=cmd_deploy)
+    switch = with_state(stack_sub.add_parser("switch", help="send all traffic to a slot (blue-green)"))
+    switch.add_argument("slot", choices=["blue", *slots])
+    switch.set_defaults(func=cmd_switch)
+    canary = with_state(stack_sub.add_parser("canary", help="send a share of the traffic to a deployed slot"))
+    canary.add_argument("--slot", choices=slots, default="canary")
+    canary.add_argument("--percent", type=float, required=True, help="0 ends the canary")
+    canary.set_defaults(func=cmd_canary)
+    rollback = with_state(stack_sub.add_parser("rollback", help="end the canary or undo the last switch"))
+    rollback.set_defaults(func=cmd_rollback)
+    with_state(stack_sub.add_parser("slots", help="the gateway's release slots, as JSON")).set_defaults(
+        func=cmd_slots
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="launchgate stack", description=__doc__)
+
+    def with_state(p: Parser) -> Parser:
+        p.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), help="where PIDs, logs and data live")
+        return p
+
+    register(parser.add_subparsers(dest="stack_command", required=True), with_state)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except StackError as exc:
+        print(f"launchgate: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

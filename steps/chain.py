@@ -1,0 +1,245 @@
+"""Chain steps: the harness confirms on chain what the target says it anchored and decided.
+
+Every chain read goes through the chain driver, which writes a `chain` evidence record per confirmation.
+How many campaigns and proposals the Closed Beta needs comes from gates.yaml, the only home of thresholds.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from pytest_bdd import given, then, when
+
+from launchgate.bdd.evidence_plugin import inconclusive
+from launchgate.bdd.session import TargetSession
+from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
+from launchgate.drivers.chain import ChainDriver, ChainError
+from launchgate.drivers.governance import GovernanceDriver, proposal_body
+from launchgate.drivers.mail import MailSink
+from launchgate.gates.loader import load_gates
+from launchgate.runner import PROJECT_ROOT
+from steps.campaigns import recipients_for
+
+GATES_FILE = PROJECT_ROOT / "gates.yaml"
+REHEARSAL_VOTERS = ("ceo", "cfo")
+RECIPIENTS_PER_CAMPAIGN = 2  # two, so that a dropped email still leaves one in the mailbox to recompute
+PAGE = 100
+
+
+def required(criterion_id: str) -> int:
+    """The count a Closed Beta criterion asks for, read from gates.yaml."""
+    criterion = load_gates(GATES_FILE).criterion(criterion_id)
+    assert criterion is not None, f"gates.yaml has no criterion {criterion_id}"
+    return math.ceil(criterion.pass_.value)
+
+
+def _sink(target: TargetSession) -> MailSink:
+    if "sink" not in target.target.services:
+        inconclusive(f"target {target.name} has no mail sink: the harness cannot recompute hashes from delivered mail")
+    return target.mail_sink()
+
+
+def _delivered_messages(target: TargetSession, campaign: dict[str, Any]) -> list[dict[str, Any]]:
+    """The mailbox's copies of a campaign's emails (a finished campaign's mail is in the sink already)."""
+    sink = _sink(target)
+    wanted = {d["emailId"] for d in campaign["deliveries"]}
+    messages = []
+    for recipient in {d["email"] for d in campaign["deliveries"]}:
+        messages += [m for m in sink.messages(to=recipient) if m["headers"].get("X-371OS-Email-Id") in wanted]
+    return messages
+
+
+def _run_campaigns(campaigns: CampaignsDriver, count: int) -> list[dict[str, Any]]:
+    created = [campaigns.create(campaign_body(recipients_for(RECIPIENTS_PER_CAMPAIGN, "chain"))) for _ in range(count)]
+    finals = [campaigns.wait_until_final(c["id"]) for c in created]
+    for final in finals:
+        assert final["status"] == "completed", f"campaign {final['id']} ended {final['status']}: {final.get('error')}"
+    return finals
+
+
+def _open_vote(target: TargetSession, governance: GovernanceDriver, title: str) -> dict[str, Any]:
+    proposal = governance.create(proposal_body(title, "ceo"))
+    for action, body in (("submit", {"submitted_by": "ceo"}), ("start-voting", {})):
+        response = governance.transition(proposal["id"], action, body)
+        assert response.status_code == 200, f"{action} answered {response.status_code}: {response.text}"
+    return proposal
+
+
+def _vote(target: TargetSession, governance: GovernanceDriver, proposal_id: str, role: str) -> dict[str, Any]:
+    response = governance.vote(proposal_id, target.voter_key(role), "for")
+    assert response.status_code == 201, f"the {role} vote answered {response.status_code}: {response.text}"
+    return dict(response.json()["data"])
+
+
+def _carry_to_execution(target: TargetSession, governance: GovernanceDriver, title: str) -> dict[str, Any]:
+    proposal = _open_vote(target, governance, title)
+    for role in REHEARSAL_VOTERS:
+        _vote(target, governance, proposal["id"], role)
+    approval = {"approved_by": "ceo", "reasoning": "the DAO voted for it"}
+    for action, body in (("close-voting", {}), ("approve", approval)):
+        response = governance.transition(proposal["id"], action, body)
+        assert response.status_code == 200, f"{action} answered {response.status_code}: {response.text}"
+    final = governance.get(proposal["id"])
+    assert final["status"] == "executed", f"proposal {final['id']} is {final['status']}, expected executed"
+    return final
+
+
+# -- background -----------------------------------------------------------------------------------------------
+@given("the target's chain answers with the chain id its profile declares")
+def chain_answers(target: TargetSession, context: dict[str, Any]) -> None:
+    context["chain"] = target.chain_driver()  # connects: unreachable, wrong or dead chain ids fail here
+
+
+# -- campaigns --------------------------------------------------------------------------------------------------
+@given("a member has run a campaign for 2 recipients that needs no DAO vote")
+def run_one_campaign(target: TargetSession, context: dict[str, Any]) -> None:
+    context["campaign"] = _run_campaigns(target.campaigns(), 1)[0]
+
+
+@then("each delivered email's hash, recomputed from the mailbox, is anchored on chain")
+def emails_anchored(target: TargetSession, context: dict[str, Any]) -> None:
+    chain: ChainDriver = context["chain"]
+    messages = _delivered_messages(target, context["campaign"])
+    assert messages, f"no email of campaign {context['campaign']['id']} is in the mailbox to recompute"
+    for message in messages:
+        chain.verify_email(message)
+    context["messages"] = messages
+
+
+@then("the anchor transactions the API reports are the ones on chain")
+def api_anchors_match(context: dict[str, Any]) -> None:
+    confirmed = context["chain"].confirm_campaign(context["campaign"], context["messages"])
+    assert confirmed.recomputed == len(context["messages"])
+
+
+@when("the content of a delivered email is altered")
+def alter_email(target: TargetSession, context: dict[str, Any]) -> None:
+    messages = _delivered_messages(target, context["campaign"])
+    assert messages, f"no email of campaign {context['campaign']['id']} is in the mailbox to alter"
+    original = messages[0]
+    assert context["chain"].find_email_anchor(original) is not None, "the unaltered email is not anchored"
+    altered = copy.deepcopy(original)
+    altered["body"] = original["body"].replace("\n", "\nP.S. Reply to claim your prize.\n", 1)
+    assert altered["body"] != original["body"]
+    context["altered"] = altered
+
+
+@then("the hash recomputed from the altered email is not anchored on chain")
+def altered_not_anchored(context: dict[str, Any]) -> None:
+    anchor = context["chain"].find_email_anchor(context["altered"])
+    assert anchor is None, f"the altered email's hash is anchored in {anchor.confirmation.tx_hash}"
+
+
+# -- governance -------------------------------------------------------------------------------------------------
+@given("a proposal has been voted for by the CEO and the CFO and approved")
+def executed_proposal(target: TargetSession, context: dict[str, Any]) -> None:
+    governance = target.governance()
+    context["governance"] = governance
+    context["proposal"] = _carry_to_execution(target, governance, "Publish the quarterly transparency report")
+
+
+@then("the DAO contract's tally and outcome equal the API's")
+def tally_on_chain(context: dict[str, Any]) -> None:
+    governance, pid = context["governance"], context["proposal"]["id"]
+    context["confirmed"] = context["chain"].confirm_proposal(governance.get(pid), governance.votes(pid))
+
+
+@then("the DAO contract records the proposal as executed")
+def executed_on_chain(context: dict[str, Any]) -> None:
+    status = context["confirmed"].chain.status
+    assert status == "executed", f"the DAO contract says {status}"
+
+
+@given("voting on a proposal has started and the CEO has voted")
+def ceo_voted(target: TargetSession, context: dict[str, Any]) -> None:
+    governance = target.governance()
+    proposal = _open_vote(target, governance, "Fund the community translation effort")
+    context.update(governance=governance, proposal=proposal, vote=_vote(target, governance, proposal["id"], "ceo"))
+
+
+@then("the DAO contract refuses a second vote by the CEO")
+def second_vote_refused(context: dict[str, Any]) -> None:
+    chain: ChainDriver = context["chain"]
+    vote = context["vote"]
+    assert vote.get("transaction_hash"), "the API gives no transaction for the CEO's vote"
+    relay = chain.wait_confirmed(vote["transaction_hash"], "the CEO's vote").sender
+    reason = chain.vote_refusal(vote["proposal_id"], vote["voter_address"], "against", vote["voting_power"], relay)
+    assert reason and "already voted" in reason, f"the DAO contract would accept a second vote (reason: {reason!r})"
+
+
+# -- the Closed Beta's counts -----------------------------------------------------------------------------------
+@when("the harness runs as many campaigns as the Closed Beta requires")
+def rehearse_campaigns(target: TargetSession, context: dict[str, Any]) -> None:
+    context["campaigns"] = _run_campaigns(target.campaigns(), required("beta.campaigns-confirmed"))
+
+
+@then("each of those campaigns is confirmed on chain")
+def campaigns_confirmed(target: TargetSession, context: dict[str, Any]) -> None:
+    chain: ChainDriver = context["chain"]
+    for campaign in context["campaigns"]:
+        messages = _delivered_messages(target, campaign)
+        assert messages, f"no email of campaign {campaign['id']} is in the mailbox to recompute"
+        chain.confirm_campaign(campaign, messages)
+
+
+@when("the harness carries as many DAO proposals to execution as the Closed Beta requires")
+def rehearse_proposals(target: TargetSession, context: dict[str, Any]) -> None:
+    governance = target.governance()
+    count = required("beta.proposals-confirmed")
+    context["governance"] = governance
+    context["proposals"] = [
+        _carry_to_execution(target, governance, f"Closed Beta rehearsal proposal {i + 1} of {count}")
+        for i in range(count)
+    ]
+
+
+@then("each of those proposals is confirmed on chain")
+def proposals_confirmed(context: dict[str, Any]) -> None:
+    chain: ChainDriver = context["chain"]
+    governance: GovernanceDriver = context["governance"]
+    for proposal in context["proposals"]:
+        confirmed = chain.confirm_proposal(governance.get(proposal["id"]), governance.votes(proposal["id"]))
+        assert confirmed.chain.status == "executed", f"proposal {proposal['id']} is {confirmed.chain.status} on chain"
+
+
+@when("the harness gathers the campaigns completed and the proposals executed on the target")
+def gather_completed(target: TargetSession, context: dict[str, Any]) -> None:
+    context["completed"] = [c for c in target.campaigns().list_all() if c["status"] == "completed"]
+    governance = target.governance()
+    executed: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        batch = governance.list(status="executed", limit=str(PAGE), page=str(page))
+        executed += batch
+        if len(batch) < PAGE:
+            break
+        page += 1
+    context.update(governance=governance, executed=executed)
+
+
+@then("each is counted as confirmed only if the chain confirms it")
+def census(target: TargetSession, context: dict[str, Any]) -> None:
+    chain: ChainDriver = context["chain"]
+    has_sink = "sink" in target.target.services
+    confirmed = contradicted = 0
+    for campaign in context["completed"]:
+        try:
+            chain.confirm_campaign(campaign, _delivered_messages(target, campaign) if has_sink else None)
+            confirmed += 1
+        except ChainError as exc:  # a finding, recorded as such: it does not count towards the beta
+            chain.record(campaign["id"], "campaign", None, outcome="failed", criterion="beta.campaigns-confirmed",
+                         reason=str(exc)[:1000])
+            contradicted += 1
+    governance: GovernanceDriver = context["governance"]
+    for proposal in context["executed"]:
+        try:
+            chain.confirm_proposal(proposal, governance.votes(proposal["id"]))
+            confirmed += 1
+        except ChainError as exc:
+            chain.record(proposal["id"], "proposal", None, outcome="failed", criterion="beta.proposals-confirmed",
+                         reason=str(exc)[:1000])
+            contradicted += 1
+    total = len(context["completed"]) + len(context["executed"])
+    assert confirmed + contradicted == total, f"the census examined {confirmed + contradicted} of {total}"

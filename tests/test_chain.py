@@ -1,0 +1,460 @@
+"""The chain, for real: the reference stack anchors and records on its anvil, and the web3 driver confirms it.
+
+Covers anchoring and confirmation, the DAO tally against the API, a double vote refused on chain, tampering
+caught (the skip-anchor fault, an altered email), the mainnet and dead-testnet refusals, key hygiene, and each
+bad input the driver and `launchgate chain check` must name: unreachable RPC, wrong chain id, unfunded
+account, missing contract, reverted transaction, receipt that never comes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import pickle
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from launchgate.contracts import DAO, REGISTRY
+from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
+from launchgate.drivers.chain import (
+    AccountUnfunded,
+    ChainConfigError,
+    ChainDriver,
+    ChainIdMismatch,
+    ChainKey,
+    ChainMismatch,
+    ChainUnreachable,
+    ContractMissing,
+    DeadTestnet,
+    MainnetWriteRefused,
+    ReceiptTimeout,
+    TransactionReverted,
+)
+from launchgate.drivers.governance import GovernanceDriver, proposal_body
+from launchgate.drivers.mail import recompute_hash
+from launchgate.gates.evidence import EvidenceWriter, read_evidence
+from launchgate.hashing import HEADER_EMAIL_ID
+from launchgate.runner import PROJECT_ROOT
+from launchgate.stack import procs
+from launchgate.stack.chain_setup import WRITERS, ensure_contracts, load_deployment
+from launchgate.stack.kit.chain import ServiceKey, derive_service_private_key
+from launchgate.stack.secrets import ANVIL_DEV_KEY_0
+from launchgate.stack.tools import anvil_binary
+from launchgate.targets import Chain
+from tests.conftest import next_port_base
+
+EXPLORER = "http://explorer.test/tx/{tx}"
+VOTERS = {v["role"]: v for v in yaml.safe_load((PROJECT_ROOT / "fixtures/seed/voters.yml").read_text())["voters"]}
+FINAL = ("completed", "rejected", "failed")
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+def chain_of(stack: Any, **overrides: Any) -> Chain:
+    fields: dict[str, Any] = {"rpc": stack.stack.chain_rpc, "chain_id": 31337, "confirmations": 1,
+                              "explorer_tx_url": EXPLORER}
+    return Chain(**{**fields, **overrides})
+
+
+def contracts_of(stack: Any) -> dict[str, str]:
+    deployment = load_deployment(stack.stack.state_dir)
+    assert deployment is not None, "stack up wrote no contracts.json"
+    return deployment.contracts
+
+
+def driver_for(stack: Any, run_dir: Path | None = None, *, key: ChainKey | None = None, **chain: Any) -> ChainDriver:
+    evidence = EvidenceWriter(run_dir, "chain") if run_dir else None
+    driver = ChainDriver(chain_of(stack, **chain), contracts_of(stack), evidence=evidence, key=key)
+    driver.connect()
+    return driver
+
+
+def run_campaign(stack: Any, recipients: int = 3) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A campaign created through the API, delivered; its final view and the sink's copies of its emails."""
+    campaigns = CampaignsDriver(stack.client("admin"))
+    addresses = [f"chain-{secrets.token_hex(4)}-{i}@recipients.test" for i in range(recipients)]
+    created = campaigns.create(campaign_body(addresses))
+    final = campaigns.wait_until_final(created["id"])
+    assert final["status"] == "completed", final
+    messages = [m for a in addresses for m in stack.sink.messages(to=a)]
+    return final, messages
+
+
+def open_proposal(stack: Any) -> tuple[GovernanceDriver, dict[str, Any]]:
+    governance = GovernanceDriver(stack.client("admin"))
+    proposal = governance.create(proposal_body(f"Chain test {secrets.token_hex(3)}", "ceo"))
+    for action, body in (("submit", {"submitted_by": "ceo"}), ("start-voting", {})):
+        response = governance.transition(proposal["id"], action, body)
+        assert response.status_code == 200, response.text
+    return governance, proposal
+
+
+def vote(governance: GovernanceDriver, proposal_id: str, role: str, option: str) -> dict[str, Any]:
+    response = governance.vote(proposal_id, VOTERS[role]["private_key"], option)
+    assert response.status_code == 201, response.text
+    return dict(response.json()["data"])
+
+
+@pytest.fixture
+def anvil_on() -> Iterator[Callable[[int], str]]:
+    """Throwaway anvils with a chosen chain id (1 for "mainnet", 5 for "Goerli"), stopped by PID afterwards."""
+    pidfiles: list[Path] = []
+    binary = anvil_binary()
+    assert binary is not None, "anvil is missing: run make bootstrap"
+
+    def start(chain_id: int) -> str:
+        port = next_port_base() + 7
+        tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"lg-anvil-{port}"
+        pidfile = tmp / "anvil.pid"
+        procs.start([str(binary), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id)],
+                    env=os.environ, log=tmp / "anvil.log", pidfile=pidfile)
+        pidfiles.append(pidfile)
+        rpc = f"http://127.0.0.1:{port}"
+        assert procs.wait_until(lambda: procs.port_in_use(port), 10), f"anvil on {port} did not start"
+        return rpc
+
+    yield start
+    for pidfile in pidfiles:
+        procs.stop(pidfile)
+
+
+# -- anchoring and confirmation ----------------------------------------------------------------------------------
+def test_stack_up_deploys_the_contracts_and_hands_their_addresses_to_the_services(stack: Any) -> None:
+    deployment = load_deployment(stack.stack.state_dir)
+    assert deployment is not None and set(deployment.contracts) == {REGISTRY, DAO}
+    env = stack.stack.service_env("conduit")
+    assert env["EMAIL_VERIFICATION_CONTRACT"] == deployment.contracts[REGISTRY]
+    assert env["EMAIL_DAO_CONTRACT_ADDRESS"] == deployment.contracts[DAO]
+    driver = driver_for(stack)
+    for name in (REGISTRY, DAO):
+        contract = driver.contract(name)  # raises if no code is there
+        assert contract.functions.owner().call() == deployment.deployer
+    registry, dao = driver.contract(REGISTRY), driver.contract(DAO)
+    assert registry.functions.isWriter(deployment.writers["conduit"]).call()
+    assert dao.functions.isWriter(deployment.writers["governance"]).call()
+    assert not registry.functions.isWriter(deployment.writers["governance"]).call()
+
+
+def test_deployment_is_reused_while_code_is_there_and_redone_when_it_is_gone(stack: Any, tmp_path: Path) -> None:
+    rpc = stack.stack.chain_rpc
+    first = ensure_contracts(rpc, 31337, ANVIL_DEV_KEY_0, tmp_path)
+    again = ensure_contracts(rpc, 31337, ANVIL_DEV_KEY_0, tmp_path)
+    assert again.contracts == first.contracts  # reused: code is present at the stored addresses
+    stored = json.loads((tmp_path / "contracts.json").read_text())
+    stored["contracts"][REGISTRY] = "0x" + "11" * 20  # an address with no code, as after a lost anvil state
+    (tmp_path / "contracts.json").write_text(json.dumps(stored))
+    redone = ensure_contracts(rpc, 31337, ANVIL_DEV_KEY_0, tmp_path)
+    assert redone.contracts[DAO] == first.contracts[DAO]
+    assert redone.contracts[REGISTRY] not in (first.contracts[REGISTRY], stored["contracts"][REGISTRY])
+
+
+def test_a_campaign_is_anchored_and_confirmed_from_the_delivered_emails(stack: Any, tmp_path: Path) -> None:
+    started = time.monotonic()
+    campaign, messages = run_campaign(stack, 3)
+    assert time.monotonic() - started < 5, "a 3-recipient campaign with chain anchoring took too long"
+    assert len(messages) == 3
+    driver = driver_for(stack, tmp_path)
+    confirmed = driver.confirm_campaign(campaign, messages)
+    assert confirmed.recomputed == 3
+    claims = {d["emailId"]: d for d in campaign["deliveries"]}
+    registry = driver.contract(REGISTRY)
+    for message in messages:
+        anchor = driver.verify_email(message)
+        email_id = message["headers"][HEADER_EMAIL_ID]
+        assert anchor.verification_hash == recompute_hash(message) == claims[email_id]["verificationHash"]
+        assert anchor.confirmation.tx_hash == claims[email_id]["anchorTx"]
+        assert anchor.confirmation.confirmations >= 1
+        block, timestamp, campaign_id = registry.functions.anchoredAt(bytes.fromhex(anchor.verification_hash)).call()
+        assert (block, campaign_id) == (anchor.confirmation.block, campaign["id"]) and timestamp > 0
+    records, bad = read_evidence(tmp_path)
+    assert not bad
+    by_kind = {(r.details["subject_kind"], r.details["subject"]): r for r in records}
+    record = by_kind[("campaign", campaign["id"])]
+    assert record.kind == "chain" and record.outcome == "passed"
+    assert record.details["tx_hash"] in {d["anchorTx"] for d in campaign["deliveries"]}
+    assert record.details["explorer_url"] == EXPLORER.replace("{tx}", record.details["tx_hash"])
+    assert record.details["block"] >= 1 and record.details["confirmations"] >= 1
+    assert {("email", d["emailId"]) for d in campaign["deliveries"]} <= by_kind.keys()
+
+
+def test_a_single_email_send_is_anchored(stack: Any) -> None:
+    to = f"single-{secrets.token_hex(4)}@recipients.test"
+    response = CampaignsDriver(stack.client("admin")).send_email(to, "Quarterly community update", "Hello there")
+    if response.status_code != 200:
+        pytest.skip(f"single send refused by the agents: {response.text[:200]}")
+    email = response.json()["email"]
+    (message,) = stack.sink.messages(to=to)
+    anchor = driver_for(stack).verify_email(message, email["anchorTx"])
+    assert anchor.campaign_id == "" and anchor.confirmation.tx_hash == email["anchorTx"]
+
+
+# -- governance --------------------------------------------------------------------------------------------------
+def test_the_chain_tally_and_outcome_equal_the_api(stack: Any, tmp_path: Path) -> None:
+    governance, proposal = open_proposal(stack)
+    pid = proposal["id"]
+    vote(governance, pid, "ceo", "for")
+    vote(governance, pid, "cfo", "against")
+    vote(governance, pid, "clo", "abstain")
+    for action, body in (("close-voting", {}), ("approve", {"approved_by": "ceo", "reasoning": "passed"})):
+        response = governance.transition(pid, action, body)
+        assert response.status_code == 200, response.text
+    final = governance.get(pid)
+    driver = driver_for(stack, tmp_path)
+    confirmed = driver.confirm_proposal(final, governance.votes(pid))
+    results = final["votingResults"]
+    assert confirmed.chain.status == "executed" == final["status"]
+    assert confirmed.chain.counts == {"for": 1, "against": 1, "abstain": 1, "veto": 0}
+    assert confirmed.chain.power == {o: results[f"power_{o}"] for o in ("for", "against", "abstain", "veto")}
+    assert confirmed.chain.total_power == results["total_power"]
+    assert (confirmed.chain.quorum_percentage, confirmed.chain.threshold_percentage) == (
+        results["quorum_percentage"], results["approval_threshold_percentage"])
+    assert set(confirmed.transactions) == {"record", "result", "decision"} | {
+        f"vote:{VOTERS[r]['address']}" for r in ("ceo", "cfo", "clo")}
+    records, _ = read_evidence(tmp_path)
+    summary = [r for r in records if r.details["subject_kind"] == "proposal"]
+    assert [r.details["subject"] for r in summary] == [pid]
+    assert summary[0].details["tx_hash"] == final["humanApprovalDecision"]["transaction_hash"]
+
+
+def test_a_failed_vote_is_failed_on_chain_too(stack: Any) -> None:
+    governance, proposal = open_proposal(stack)
+    pid = proposal["id"]
+    vote(governance, pid, "ceo", "against")
+    assert governance.transition(pid, "close-voting").status_code == 200
+    final = governance.get(pid)
+    assert final["votingResults"]["outcome"] == "failed"
+    confirmed = driver_for(stack).confirm_proposal(final, governance.votes(pid))
+    assert confirmed.chain.status == "failed"
+
+
+def test_a_double_vote_reverts_on_chain(stack: Any) -> None:
+    governance, proposal = open_proposal(stack)
+    pid = proposal["id"]
+    first = vote(governance, pid, "ceo", "for")
+    assert governance.vote(pid, VOTERS["ceo"]["private_key"], "against").status_code == 400  # the API refuses
+    relay_key = ChainKey(derive_service_private_key(stack.secrets.chain_private_key, "governance"))
+    driver = driver_for(stack, key=relay_key)
+    assert driver.wait_confirmed(first["transaction_hash"], "first vote").sender == relay_key.address
+    # Even the authorised relay cannot cast it again: estimated, it is refused before sending...
+    with pytest.raises(TransactionReverted, match="already voted") as estimated:
+        driver.transact(DAO, "castVote", pid, VOTERS["ceo"]["address"], 1, 1000)
+    assert estimated.value.tx_hash is None
+    # ...and sent anyway, it is mined as a revert whose receipt says so.
+    with pytest.raises(TransactionReverted, match="already voted") as mined:
+        driver.transact(DAO, "castVote", pid, VOTERS["ceo"]["address"], 1, 1000, gas=200_000)
+    assert mined.value.tx_hash and mined.value.tx_hash in str(mined.value) and "status 1" in str(mined.value)
+    assert driver.proposal(pid).counts == {"for": 1, "against": 0, "abstain": 0, "veto": 0}
+    assert "already voted" in (driver.vote_refusal(pid, VOTERS["ceo"]["address"], "for", 1000, relay_key.address)
+                               or "")
+
+
+def test_an_api_tally_that_differs_from_the_chain_is_caught(stack: Any) -> None:
+    governance, proposal = open_proposal(stack)
+    pid = proposal["id"]
+    vote(governance, pid, "ceo", "for")
+    votes = governance.votes(pid)
+    lied = copy.deepcopy(votes)
+    lied[0]["voting_power"] = 9999
+    with pytest.raises(ChainMismatch, match="not what its transaction"):
+        driver_for(stack).confirm_proposal(governance.get(pid), lied)
+
+
+# -- tampering ----------------------------------------------------------------------------------------------------
+def test_skip_anchor_fault_is_caught(make_stack: Any) -> None:
+    faulty = make_stack(faults=["skip-anchor"])
+    campaign, messages = run_campaign(faulty, 2)
+    claimed = [d["anchorTx"] for d in campaign["deliveries"]]
+    assert all(tx and tx.startswith("0x") and len(tx) == 66 for tx in claimed), claimed  # it looks anchored
+    driver = driver_for(faulty)
+    with pytest.raises(ChainMismatch) as caught:
+        driver.confirm_campaign(campaign, messages)
+    message = str(caught.value)
+    assert "is not anchored" in message and "a transaction the chain does not have" in message
+    assert any(tx in message for tx in claimed)
+    with pytest.raises(ChainMismatch, match="never anchored"):
+        driver.verify_email(messages[0], claimed[0])
+    with pytest.raises(ReceiptTimeout, match="no such transaction") as timeout:
+        driver.wait_confirmed(claimed[0], "the claimed anchor", timeout=0.3)
+    assert timeout.value.tx_hash == claimed[0]
+
+
+def test_an_email_altered_after_delivery_fails_the_check(stack: Any) -> None:
+    campaign, messages = run_campaign(stack, 2)
+    driver = driver_for(stack)
+    altered = copy.deepcopy(messages[0])
+    altered["body"] = altered["body"].replace("Hello", "Hello, send your password to", 1)
+    assert altered["body"] != messages[0]["body"]
+    assert driver.find_email_anchor(altered) is None
+    with pytest.raises(ChainMismatch, match="never anchored"):
+        driver.verify_email(altered)
+    with pytest.raises(ChainMismatch, match=r"recomputes to .* the API claims"):
+        driver.confirm_campaign(campaign, [altered, messages[1]])
+    driver.confirm_campaign(campaign, messages, record=False)  # the genuine emails still verify
+
+
+# -- safety ---------------------------------------------------------------------------------------------------------
+def test_writes_to_mainnet_are_refused_without_both_overrides(
+    anvil_on: Callable[[int], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rpc = anvil_on(1)  # an anvil that says it is chain 1: the refusal is judged on the chain id alone
+    deployment = ensure_contracts(rpc, 1, ANVIL_DEV_KEY_0, tmp_path)
+    key = ChainKey(ANVIL_DEV_KEY_0)
+    writer = deployment.writers["conduit"]
+    monkeypatch.delenv("LAUNCHGATE_ALLOW_MAINNET_WRITES", raising=False)
+    for allowed, override in ((False, None), (True, None), (False, "1")):
+        if override:
+            monkeypatch.setenv("LAUNCHGATE_ALLOW_MAINNET_WRITES", override)
+        driver = ChainDriver(Chain(rpc=rpc, chain_id=1, allow_mainnet_writes=allowed), deployment.contracts, key=key)
+        with pytest.raises(MainnetWriteRefused, match=r"allow_mainnet_writes = true .*LAUNCHGATE_ALLOW_MAINNET_WRITES"):
+            driver.transact(REGISTRY, "setWriter", writer, True)
+    monkeypatch.setenv("LAUNCHGATE_ALLOW_MAINNET_WRITES", "1")
+    driver = ChainDriver(Chain(rpc=rpc, chain_id=1, allow_mainnet_writes=True), deployment.contracts, key=key)
+    assert driver.transact(REGISTRY, "setWriter", writer, True).confirmations >= 1  # both halves: allowed
+
+
+def test_dead_testnets_are_refused_with_the_live_ones_named(anvil_on: Callable[[int], str]) -> None:
+    with pytest.raises(DeadTestnet, match=r"Goerli.*shut down.*Sepolia \(11155111\), Holesky \(17000\) or Hoodi"):
+        ChainDriver(Chain(rpc="http://127.0.0.1:9", chain_id=5))
+    for chain_id, name in ((3, "Ropsten"), (4, "Rinkeby")):
+        with pytest.raises(DeadTestnet, match=name):
+            ChainDriver(Chain(rpc="http://127.0.0.1:9", chain_id=chain_id))
+    goerli = anvil_on(5)  # a node that turns out to be Goerli, whatever the profile declared
+    with pytest.raises(DeadTestnet, match=r"the node at .* chain id 5, Goerli"):
+        ChainDriver(Chain(rpc=goerli, chain_id=11155111)).connect()
+
+
+def test_keys_never_show(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_hex = VOTERS["cto"]["private_key"]
+    bare = key_hex.removeprefix("0x")
+    key = ChainKey(key_hex)
+    driver = ChainDriver(chain_of(stack), contracts_of(stack), key=key)
+    service = ServiceKey(key_hex)
+    for shown in (repr(key), str(key), f"{key}", repr(driver), repr(service), str(service), repr([key, service])):
+        assert bare not in shown.lower(), shown
+        assert VOTERS["cto"]["address"] in shown or "ChainDriver" in shown
+    with pytest.raises(TypeError):
+        pickle.dumps(key)
+    assert not hasattr(key, "__dict__") and not hasattr(service, "__dict__")
+    monkeypatch.setenv("LG_TEST_BAD_KEY", "0x" + "zz" * 32)
+    with pytest.raises(ChainConfigError) as bad:
+        ChainKey.from_env("LG_TEST_BAD_KEY")
+    assert "zz" not in str(bad.value) and "LG_TEST_BAD_KEY" in str(bad.value)
+    with pytest.raises(ChainConfigError, match="set LG_TEST_UNSET_KEY"):
+        ChainKey.from_env("LG_TEST_UNSET_KEY")
+
+
+# -- bad input --------------------------------------------------------------------------------------------------------
+def test_an_unreachable_rpc_is_named() -> None:
+    port = next_port_base() + 7  # nothing listens there
+    with pytest.raises(ChainUnreachable, match=rf"cannot reach the chain RPC http://127.0.0.1:{port}"):
+        ChainDriver(Chain(rpc=f"http://127.0.0.1:{port}", chain_id=31337)).connect()
+
+
+def test_a_wrong_chain_id_is_refused(stack: Any) -> None:
+    with pytest.raises(ChainIdMismatch, match=r"declares chain id 11155111, but the node at .* is chain 31337"):
+        ChainDriver(chain_of(stack, chain_id=11155111), contracts_of(stack)).connect()
+
+
+def test_an_unfunded_account_is_named(stack: Any) -> None:
+    empty = ChainKey("0x" + secrets.token_hex(32))
+    driver = driver_for(stack, key=empty)
+    with pytest.raises(AccountUnfunded, match=rf"account {empty.address} holds 0 wei on chain 31337"):
+        driver.transact(REGISTRY, "setWriter", empty.address, True, gas=100_000)
+
+
+def test_a_missing_contract_is_named(stack: Any) -> None:
+    nowhere = "0x" + secrets.token_hex(20)
+    driver = ChainDriver(chain_of(stack), {REGISTRY: nowhere})
+    with pytest.raises(ContractMissing, match=r"no contract code at 0x[0-9a-fA-F]{40} on chain 31337") as missing:
+        driver.contract(REGISTRY)
+    assert nowhere.lower() in str(missing.value).lower()
+    with pytest.raises(ContractMissing, match="names no address for DaoGovernance"):
+        driver.contract(DAO)
+
+
+def test_a_reverted_transaction_is_named(stack: Any) -> None:
+    relay = ChainKey(derive_service_private_key(stack.secrets.chain_private_key, "governance"))
+    driver = driver_for(stack, key=relay)  # an authorised, funded writer: only the contract's rule refuses
+    refusal = r"reverted in block \d+: only a proposal whose vote passed"
+    with pytest.raises(TransactionReverted, match=refusal) as reverted:
+        driver.transact(DAO, "recordDecision", "PROP-NEVER-RECORDED", True, gas=100_000)
+    assert reverted.value.tx_hash and reverted.value.tx_hash in str(reverted.value)
+    assert reverted.value.reason == "only a proposal whose vote passed awaits a decision"
+    stranger = driver_for(stack, key=ChainKey(ANVIL_DEV_KEY_0))  # the deployer owns, but does not write
+    with pytest.raises(TransactionReverted, match="would revert, nothing was sent: not an authorised writer"):
+        stranger.transact(DAO, "recordDecision", "PROP-NEVER-RECORDED", True)
+
+
+def test_a_receipt_that_does_not_arrive_in_time_is_named(stack: Any) -> None:
+    ghost = "0x" + secrets.token_hex(32)
+    driver = driver_for(stack)
+    with pytest.raises(ReceiptTimeout, match=rf"{ghost} not confirmed within 0.2 s on chain 31337: no receipt"):
+        driver.wait_confirmed(ghost, "a ghost transaction", timeout=0.2)
+    campaign, _ = run_campaign(stack, 1)
+    mined = campaign["deliveries"][0]["anchorTx"]
+    patient = driver_for(stack, confirmations=10_000)  # anvil mines only on demand: these never come
+    with pytest.raises(ReceiptTimeout, match=r"mined in block \d+ with \d+ of 10000 confirmations"):
+        patient.wait_confirmed(mined, "an anchor", timeout=0.2)
+
+
+# -- the CLI ----------------------------------------------------------------------------------------------------------
+def _profile(tmp_path: Path, chain: str) -> Path:
+    path = tmp_path / "probe.toml"
+    path.write_text(
+        'name = "probe"\nenvironment = "mock"\n[services.gateway]\nurl = "http://127.0.0.1:9"\n'
+        '[api]\nemail = "http://127.0.0.1:9"\n[chain]\n' + chain
+    )
+    return path
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "launchgate", "chain", "check", *args], capture_output=True,
+                          text=True, cwd=PROJECT_ROOT, env={**os.environ, **(env or {})}, timeout=60)
+
+
+def test_chain_check_cli(stack: Any, tmp_path: Path) -> None:
+    contracts = contracts_of(stack)
+    table = "\n".join(f'{name} = "{address}"' for name, address in contracts.items())
+    good = _profile(tmp_path, f'rpc = "{stack.stack.chain_rpc}"\nchain_id = 31337\nprivate_key_env = "LG_PROBE_KEY"\n'
+                              f"[chain.contracts]\n{table}\n")
+    ok = _cli("--target", str(good), env={"LG_PROBE_KEY": ANVIL_DEV_KEY_0})
+    assert ok.returncode == 0, ok.stderr
+    assert "reachable" in ok.stdout and "code present" in ok.stdout and "writes allowed" in ok.stdout
+    assert ANVIL_DEV_KEY_0.removeprefix("0x") not in ok.stdout + ok.stderr
+
+    unfunded = _cli("--target", str(good), env={"LG_PROBE_KEY": "0x" + secrets.token_hex(32)})
+    assert unfunded.returncode == 2 and "holds 0 wei" in unfunded.stderr, unfunded.stderr
+
+    wrong = _profile(tmp_path, f'rpc = "{stack.stack.chain_rpc}"\nchain_id = 17000\n')
+    refused = _cli("--target", str(wrong))
+    assert refused.returncode == 2 and "declares chain id 17000" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+
+    down = _profile(tmp_path, f'rpc = "http://127.0.0.1:{next_port_base() + 7}"\nchain_id = 31337\n')
+    unreachable = _cli("--target", str(down))
+    assert unreachable.returncode == 2 and "cannot reach the chain RPC" in unreachable.stderr
+
+    dead = _profile(tmp_path, 'rpc = "http://127.0.0.1:9"\nchain_id = 4\n')
+    rinkeby = _cli("--target", str(dead))
+    assert rinkeby.returncode == 2 and "Rinkeby" in rinkeby.stderr and "Sepolia" in rinkeby.stderr
+
+    gone = _profile(tmp_path, f'rpc = "{stack.stack.chain_rpc}"\nchain_id = 31337\n[chain.contracts]\n'
+                              f'DaoGovernance = "0x{secrets.token_hex(20)}"\n')
+    missing = _cli("--target", str(gone))
+    assert missing.returncode == 2 and "no contract code at" in missing.stderr
+
+
+def test_service_writers_are_the_derived_keys(stack: Any) -> None:
+    deployment = load_deployment(stack.stack.state_dir)
+    assert deployment is not None
+    for service in WRITERS:
+        derived = ServiceKey(derive_service_private_key(stack.secrets.chain_private_key, service))
+        assert deployment.writers[service] == derived.address

@@ -1,0 +1,327 @@
+"""Prometheus: the rules and dashboard in fixtures/prometheus/, the stack's own Prometheus, and SLIs read with
+PromQL agreeing with the harness's own probes."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from launchgate.bdd.session import shift_ports
+from launchgate.drivers.errors import UnreachableError
+from launchgate.drivers.monitoring import metric_families
+from launchgate.drivers.prometheus import PrometheusClient, PrometheusQueryError
+from launchgate.gates.evidence import EvidenceWriter, read_evidence
+from launchgate.monitoring.slis import SliReader, Window, selector, to_evidence, write_slis
+from launchgate.provision.prometheus import (
+    DASHBOARD_FILE,
+    FIXTURES,
+    RULES_FILE,
+    duration,
+    promtool_binary,
+    render_config,
+    write_config,
+)
+from launchgate.stack import procs
+from launchgate.stack.layout import SERVICE_NAMES, Ports
+from launchgate.targets import Monitoring, TargetError, load_target, parse_target
+from launchgate.waiting import wait_for
+from tests.conftest import RunningStack
+
+SCRAPE_S = 1.0
+PROBE_S = 0.2
+SERVICE_METRICS = {"http_requests_total", "http_request_duration_seconds_bucket", "process_resident_memory_bytes"}
+MONITORING = Monitoring("http://127.0.0.1:1", selector='stack="reference"')
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    binary = promtool_binary()
+    if binary is None:
+        pytest.fail("promtool not found: apt-get install -y prometheus (scripts/bootstrap.sh installs it)")
+    return subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=60)
+
+
+# -- fixtures/prometheus ---------------------------------------------------------------------------------
+def test_alert_rules_pass_promtool_check() -> None:
+    result = promtool("check", "rules", str(FIXTURES / RULES_FILE))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 4 rules found" in result.stdout
+    names = {r["alert"] for g in yaml.safe_load((FIXTURES / RULES_FILE).read_text())["groups"] for r in g["rules"]}
+    assert names == {"TargetDown", "HighErrorRatio", "HighLatencyP95", "MemoryGrowth"}
+
+
+def test_each_alert_fires_on_its_signal() -> None:
+    result = promtool("test", "rules", str(FIXTURES / "alerts_test.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rendered_config_passes_promtool_and_scrapes_every_service(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config", Ports(18370), scrape_interval=1.0)
+    result = promtool("check", "config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    body = yaml.safe_load(config.read_text())
+    assert body["global"]["scrape_interval"] == "1s"
+    jobs = {c["job_name"]: c["static_configs"][0] for c in body["scrape_configs"]}
+    assert set(jobs) == set(SERVICE_NAMES)
+    assert jobs["gateway"]["targets"] == ["127.0.0.1:18370"] and jobs["gateway"]["labels"] == {"stack": "reference"}
+    assert all(t.startswith("127.0.0.1:") for job in jobs.values() for t in job["targets"])
+
+
+def test_scrape_durations() -> None:
+    assert (duration(1), duration(5.0), duration(0.5), duration(15)) == ("1s", "5s", "500ms", "15s")
+    with pytest.raises(ValueError, match="positive"):
+        duration(0)
+    assert "scrape_timeout: 10s" in render_config(Ports(18370), 30.0)  # never longer than Prometheus allows
+
+
+def _dashboard_exprs() -> list[tuple[str, str]]:
+    dashboard = json.loads((FIXTURES / DASHBOARD_FILE).read_text())
+    exprs = [(p["title"], t["expr"]) for p in dashboard["panels"] for t in p.get("targets", [])]
+    assert exprs, "the dashboard has no panel with a query"
+    return exprs
+
+
+def test_dashboard_parses_and_every_panel_query_is_valid_promql(tmp_path: Path) -> None:
+    # Grafana's variables become what Grafana would put there; promtool then parses each query as a rule.
+    grafana = {"$job": ".*", "${job}": ".*", "$__rate_interval": "1m", "$__range": "1h", "$__interval": "15s"}
+    rules = []
+    for i, (_title, expr) in enumerate(_dashboard_exprs()):
+        for var, value in grafana.items():
+            expr = expr.replace(var, value)
+        assert "$" not in expr, f"unknown Grafana variable in {expr}"
+        rules.append({"record": f"dashboard:panel_{i}", "expr": expr})
+    rules_file = tmp_path / "dashboard_rules.yml"
+    rules_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    result = promtool("check", "rules", str(rules_file))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dashboard_covers_the_alerted_signals_with_metrics_the_services_expose(stack: RunningStack) -> None:
+    used = set()
+    for _title, expr in _dashboard_exprs():
+        used |= set(re.findall(r"[a-z_]+(?=\{)", expr))
+    assert SERVICE_METRICS | {"up"} == used
+    exposed = metric_families(httpx.get(f"{stack.url('conduit')}/metrics", timeout=5).text)
+    for name in SERVICE_METRICS:
+        family = name.removesuffix("_bucket").removesuffix("_total")
+        assert family in exposed or name in exposed, f"{name} is not exposed by the services"
+
+
+# -- the stack's own Prometheus --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A stack whose Prometheus scrapes every second, for the SLI tests of this module."""
+    from tests.conftest import start_stack
+
+    running = start_stack(tmp_path_factory.mktemp("monitored"), scrape_interval=SCRAPE_S)
+    try:
+        yield running
+    finally:
+        running.close()
+        running.stack.down()
+
+
+def _client(running: RunningStack) -> PrometheusClient:
+    return PrometheusClient(running.stack.prometheus_url)
+
+
+def _every_target_up(client: PrometheusClient) -> bool:
+    targets = client.targets()
+    return len(targets) == len(SERVICE_NAMES) and all(t.health == "up" for t in targets)
+
+
+def test_stack_prometheus_scrapes_every_service_on_loopback(monitored: RunningStack) -> None:
+    stack = monitored.stack
+    assert "prometheus" in stack.running()
+    row = next(r for r in stack.status() if r["name"] == "prometheus")
+    assert row["port"] == stack.ports.prometheus and row["state"] == "running"
+    with _client(monitored) as client:
+        wait_for(lambda: _every_target_up(client), timeout=30, what="Prometheus to scrape every service")
+        jobs = {t.job for t in client.targets()}
+        assert jobs == set(SERVICE_NAMES)
+        assert all(t.url.startswith("http://127.0.0.1:") for t in client.targets())
+        up = client.query('up{stack="reference"}')
+        assert {s.label("job") for s in up} == set(SERVICE_NAMES) and all(s.values == [1.0] for s in up)
+        rules = httpx.get(f"{stack.prometheus_url}/api/v1/rules", timeout=5).json()["data"]["groups"]
+        assert {r["name"] for g in rules for r in g["rules"]} >= {"TargetDown", "HighErrorRatio"}
+
+
+def test_query_error_carries_the_promql_and_the_server_message(monitored: RunningStack) -> None:
+    bad = "sum(rate(http_requests_total[5m])"
+    with _client(monitored) as client:
+        with pytest.raises(PrometheusQueryError) as caught:
+            client.query(bad)
+        assert caught.value.query == bad and caught.value.status == 400
+        assert bad in str(caught.value) and "parse error" in str(caught.value)
+        with pytest.raises(PrometheusQueryError, match="PromQL: up"):
+            client.query_range("up", 2.0, 1.0, 1.0)  # end before start: the server says so
+        with pytest.raises(ValueError, match="step must be positive"):
+            client.query_range("up", 1.0, 2.0, 0)
+        scalar = client.query("scalar(vector(3))")
+        assert scalar[0].values == [3.0] and client.query('"text"') == []
+    with PrometheusClient("http://127.0.0.1:9") as nowhere:
+        assert not nowhere.ready()
+        with pytest.raises(UnreachableError, match=re.escape("127.0.0.1:9")):
+            nowhere.query("up")
+
+
+def _probe_round(running: RunningStack) -> bool:
+    """One harness probe round: up when every service's /health answers 200 (as a soak probe round)."""
+    for name in SERVICE_NAMES:
+        try:
+            if httpx.get(f"{running.url(name)}/health", timeout=2).status_code != 200:
+                return False
+        except httpx.HTTPError:
+            return False
+    return True
+
+
+class Prober(threading.Thread):
+    """The harness's probes, every PROBE_S seconds in the background, while the test breaks things."""
+
+    def __init__(self, running: RunningStack) -> None:
+        super().__init__(daemon=True)
+        self.running = running
+        self.rounds: list[tuple[float, bool]] = []  # (Unix time the round started, every service up)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            started = time.monotonic()
+            at = time.time()
+            self.rounds.append((at, _probe_round(self.running)))
+            self.stopped.wait(max(0.0, PROBE_S - (time.monotonic() - started)))
+
+    def downtime(self, end: float) -> float:
+        """Seconds down, each round's answer holding until the next round: a round through a refused port
+        is quicker than one through six answering services, so counting rounds would overweight outages."""
+        starts = [t for t, _ in self.rounds] + [end]
+        return sum(starts[i + 1] - t for i, (t, up) in enumerate(self.rounds) if not up)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=10)
+
+
+def _pause(seconds: float) -> None:
+    """Lets the outage (or the calm) last: the probes and Prometheus are what is being waited on."""
+    threading.Event().wait(seconds)
+
+
+def test_uptime_from_probes_and_from_prometheus_agree_within_one_scrape(monitored: RunningStack,
+                                                                      tmp_path: Path) -> None:
+    stack = monitored.stack
+    with _client(monitored) as client:
+        wait_for(lambda: _every_target_up(client), timeout=30, what="Prometheus to scrape every service")
+        prober = Prober(monitored)
+        start = datetime.now(UTC)
+        prober.start()
+        _pause(5)
+        stack.kill("conduit")  # kill -9: an outage both sources must see
+        _pause(3)
+        stack.start_service("conduit")
+        _pause(5)
+        prober.stop()
+        end = datetime.now(UTC)
+        # Prometheus must have scraped past the window's end before it is read.
+        wait_for(lambda: all(s.values[0] >= end.timestamp() for s in client.query('timestamp(up{job="conduit"})')),
+                 timeout=10, what="a scrape after the window's end")
+
+        window = Window(start, end)
+        reading = SliReader(client, Monitoring(stack.prometheus_url, 'stack="reference"'), SCRAPE_S).uptime(window)
+
+    down_probes = prober.downtime(end.timestamp())
+    probe_uptime = 1 - down_probes / window.seconds
+    assert reading.value is not None and 0 < reading.value < 1.0, reading
+    assert 0 < probe_uptime < 1.0
+    down_prometheus = (1 - reading.value) * window.seconds
+    assert abs(down_probes - down_prometheus) <= SCRAPE_S + PROBE_S, (
+        f"probes saw {down_probes:.2f} s down, Prometheus {down_prometheus:.2f} s (query {reading.query})"
+    )
+    assert reading.per_service["conduit"] is not None and reading.per_service["conduit"] < 1.0
+    assert reading.per_service["gateway"] == 1.0
+    assert reading.samples >= int(window.seconds / SCRAPE_S) - 1
+
+    writer = EvidenceWriter(tmp_path / "run", "prometheus")
+    monitoring = Monitoring(stack.prometheus_url, 'stack="reference"')
+    writer.write(to_evidence(reading, window, run=writer.run_id, target="reference", monitoring=monitoring,
+                             harness=probe_uptime))
+    (record,), bad = read_evidence(tmp_path / "run")
+    assert not bad
+    assert record.kind == "measurement" and record.name == "uptime.prometheus" and record.criterion == "beta.uptime"
+    assert record.details["source"] == "prometheus" and record.details["query"] == 'min(up{stack="reference"})'
+    assert record.details["probes"] == reading.samples and record.details["informs"] == "beta.uptime"
+    assert record.details["harness"]["agrees"] is True, record.details["harness"]
+
+
+def test_error_ratio_and_latency_slis_become_evidence(monitored: RunningStack, tmp_path: Path) -> None:
+    stack = monitored.stack
+    start = datetime.now(UTC)
+    with httpx.Client(timeout=5) as http:
+        for _ in range(30):
+            http.get(f"{stack.url('gateway')}/health")
+            http.get(f"{stack.url('conduit')}/no-such-route")  # 404: an answer, not a server error
+    with _client(monitored) as client:
+        wait_for(lambda: client.query('sum(http_requests_total{job="conduit", status="404"})'),
+                 timeout=10, what="Prometheus to scrape the requests just made")
+        procs.wait_until(lambda: datetime.now(UTC).timestamp() - start.timestamp() > 8 * SCRAPE_S, 20)
+    window = Window(start, datetime.now(UTC))
+    monitoring = Monitoring(stack.prometheus_url, 'stack="reference"', slis="instead")
+    records = write_slis(EvidenceWriter(tmp_path / "run", "prometheus"), monitoring, window, target="reference",
+                         scrape_interval=SCRAPE_S, harness={"error_ratio": 0.0})
+    by_name = {r.name: r for r in records}
+    assert set(by_name) == {"uptime", "error_ratio", "latency_p95"}  # "instead": the names gates.yaml scores
+    errors = by_name["error_ratio"]
+    assert errors.value is not None and errors.value < 0.05, errors
+    assert errors.details["requests"] > 30 and errors.criterion is None
+    assert errors.details["informs"] == "alpha.stability" and 'status=~"5.."' in errors.details["query"]
+    assert errors.details["harness"]["agrees"] is True
+    latency = by_name["latency_p95"]
+    assert latency.value is not None and 0 < latency.value < 5 and latency.unit == "s"
+    assert latency.details["query"].startswith("histogram_quantile(0.95")
+    assert set(latency.details["services"]) >= {"gateway", "conduit"}
+
+
+def test_slis_read_nothing_as_skipped_not_as_zero(monitored: RunningStack) -> None:
+    nothing = Monitoring(monitored.stack.prometheus_url, 'stack="no-such-stack"')
+    with _client(monitored) as client:
+        reading = SliReader(client, nothing, SCRAPE_S).uptime(Window.last(10))
+    assert reading.value is None and reading.samples == 0
+    record = to_evidence(reading, Window.last(10), run="r", target="t", monitoring=nothing)
+    assert record.outcome == "skipped" and record.value is None
+
+
+def test_selector_and_windows() -> None:
+    assert selector(MONITORING) == '{stack="reference"}'
+    assert selector(Monitoring("http://x"), 'job="a"') == '{job="a"}'
+    with pytest.raises(ValueError, match="must end after"):
+        Window(datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
+
+
+# -- profiles ---------------------------------------------------------------------------------------------
+def test_reference_profile_names_its_prometheus_and_ports_shift_with_the_base() -> None:
+    target = load_target("reference")
+    assert target.monitoring is not None
+    assert target.monitoring.prometheus == "http://127.0.0.1:18379"
+    moved = shift_ports(target, 20000)
+    assert moved.monitoring is not None and moved.monitoring.prometheus == "http://127.0.0.1:20009"
+    assert load_target("371os").monitoring is None
+
+
+def test_monitoring_section_is_validated(tmp_path: Path) -> None:
+    base = {"name": "x", "environment": "mock", "services": {"a": {"url": "http://127.0.0.1:1"}}, "api": {}}
+    with pytest.raises(TargetError, match=re.escape("monitoring.prometheus must be an http")):
+        parse_target({**base, "monitoring": {"prometheus": "ftp://x"}}, tmp_path / "x.toml")
+    with pytest.raises(TargetError, match=re.escape("monitoring.slis must be 'beside' or 'instead'")):
+        parse_target({**base, "monitoring": {"prometheus": "http://p", "slis": "sometimes"}}, tmp_path / "x.toml")
+    parsed = parse_target({**base, "monitoring": {"prometheus": "http://p:9090/"}}, tmp_path / "x.toml")
+    assert parsed.monitoring == Monitoring("http://p:9090")
