@@ -8,9 +8,10 @@ failure its traces and videos, as attachments relative to that directory.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
-import threading
+import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from e2e.browser import BrowserSetup, prepare
+from e2e.flows import saved_session
 from e2e.recorder import FlowRecorder
 from e2e.target import E2ETarget, ensure_reachable, for_running_stack
 from launchgate.drivers.errors import DriverError
@@ -56,13 +58,16 @@ def start_e2e_stack(state_dir: Path, **options: Any) -> RunningStack:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{FAULTED_TESTS}(faults): runs a flow against a stack with fault switches")
+    config.addinivalue_line(
+        "markers", f"{FAULTED_TESTS}(faults, services=[...]): runs against the stack with those services faulted"
+    )
     config.addinivalue_line("markers", f"{EARLY_PROBE}(name, start): a subprocess probe started at collection")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Flows against a faulted stack go last: their stack starts in the background while the others run.
-    faulted = [i for i in items if i.get_closest_marker(FAULTED_TESTS)]
+    # Flows against a faulted stack go last (the faults stay on), grouped by fault set.
+    faulted = sorted((i for i in items if i.get_closest_marker(FAULTED_TESTS)),
+                     key=lambda i: sorted(i.get_closest_marker(FAULTED_TESTS).args[0]))  # type: ignore[union-attr]
     items[:] = [i for i in items if i not in faulted] + faulted
 
 
@@ -141,61 +146,6 @@ def browser_type_launch_args(pytestconfig: pytest.Config, e2e_target: E2ETarget)
     return args
 
 
-class _Background:
-    """A stack started in a thread, so its start overlaps the healthy flows (no asyncio involved)."""
-
-    def __init__(self, start: Callable[[], RunningStack]) -> None:
-        self.stack: RunningStack | None = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(start,), name="faulted-stack", daemon=True)
-        self._thread.start()
-
-    def _run(self, start: Callable[[], RunningStack]) -> None:
-        try:
-            self.stack = start()
-        except BaseException as exc:  # re-raised in the test that waits for it
-            self.error = exc
-
-    def wait(self, timeout: float) -> RunningStack:
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise StackError(f"the faulted stack did not start within {timeout:.0f} s")
-        if self.error is not None:
-            raise self.error
-        assert self.stack is not None
-        return self.stack
-
-
-@pytest.fixture(scope="session")
-def faulted_stacks(request: pytest.FixtureRequest, pytestconfig: pytest.Config,
-                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, ...], _Background]]:
-    """Faulted reference stacks, one per fault set the selected tests name, started in the background at the
-    start of the session: on two cores they start beside the healthy stack instead of after it."""
-    started: dict[tuple[str, ...], _Background] = {}
-    try:
-        managed = load_target(pytestconfig.getoption("--target")).managed
-    except TargetError:
-        managed = False  # e2e_target reports the bad profile
-    for item in request.session.items if managed else []:
-        marker = item.get_closest_marker(FAULTED_TESTS)
-        if marker is None:
-            continue
-        faults = tuple(sorted(marker.args[0]))
-        if faults not in started:
-            state = tmp_path_factory.mktemp("faulted-stack")
-            started[faults] = _Background(lambda s=state, f=faults: start_e2e_stack(s, faults=list(f)))
-    try:
-        yield started
-    finally:
-        for background in started.values():
-            try:
-                running = background.wait(120)
-            except BaseException:  # nothing started, nothing to stop
-                continue
-            running.close()
-            running.stack.down()
-
-
 @pytest.fixture
 def early_probe(request: pytest.FixtureRequest) -> Any:
     """The probe this test's early_probe marker started at collection time."""
@@ -205,34 +155,47 @@ def early_probe(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
-def faulted_target(request: pytest.FixtureRequest, faulted_stacks: dict[tuple[str, ...], _Background],
-                   e2e_target: E2ETarget) -> E2ETarget:
+def faulted_target(request: pytest.FixtureRequest, e2e_target: E2ETarget) -> E2ETarget:
+    """The run's own reference stack with fault switches on in the services that own them.
+
+    Those services are restarted with LAUNCHGATE_FAULTS set, which costs seconds where a second stack costs
+    a minute of CPU. The faults stay on until the stack stops, which is why faulted tests run last."""
     marker = request.node.get_closest_marker(FAULTED_TESTS)
-    assert marker is not None, f"mark the test with @pytest.mark.{FAULTED_TESTS}([...])"
-    if not e2e_target.target.managed:
-        pytest.skip("inconclusive: fault switches exist only on the reference target")
-    background = faulted_stacks.get(tuple(sorted(marker.args[0])))
-    assert background is not None, "the faulted stack was not started at the start of the session"
-    running = background.wait(180)
-    env = for_running_stack(e2e_target.profile or e2e_target.target, running)
-    ensure_reachable(env.target)
-    return env
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _start_faulted_stacks_early(request: pytest.FixtureRequest) -> None:
-    """Kicks the faulted stacks off at the start of the session, if any selected test needs one."""
-    if any(item.get_closest_marker(FAULTED_TESTS) for item in request.session.items):
-        request.getfixturevalue("faulted_stacks")
+    assert marker is not None, f"mark the test with @pytest.mark.{FAULTED_TESTS}(faults, services=[...])"
+    faults, services = sorted(marker.args[0]), list(marker.kwargs["services"])
+    if e2e_target.stack is None:
+        pytest.skip("inconclusive: fault switches exist only on the reference stack this run starts")
+    stack: Stack = e2e_target.stack.stack
+    if sorted(stack.options.faults) != faults:
+        stack.options = dataclasses.replace(stack.options, faults=faults)
+        for name in services:
+            stack.kill(name, signal.SIGTERM)
+            stack.start_service(name)  # returns once its /health answers
+    ensure_reachable(e2e_target.target)
+    return e2e_target
 
 
 # -- flows --------------------------------------------------------------------------------------------
 FlowFactory = Callable[..., FlowRecorder]
 
 
+@pytest.fixture(scope="session")
+def saved_sessions(browser: Browser, e2e_target: E2ETarget) -> Callable[[str], dict[str, Any]]:
+    """Browser sessions per role, each logged in once per run: flows that are not about logging in start
+    from them instead of spending a login (and a password hash) per actor."""
+    cache: dict[str, dict[str, Any]] = {}
+
+    def session(role: str) -> dict[str, Any]:
+        if role not in cache:
+            cache[role] = saved_session(browser, e2e_target, role)
+        return cache[role]
+
+    return session
+
+
 @pytest.fixture
 def make_flow(request: pytest.FixtureRequest, browser: Browser, e2e_target: E2ETarget, e2e_run_dir: Path,
-              e2e_evidence: EvidenceWriter) -> Iterator[FlowFactory]:
+              e2e_evidence: EvidenceWriter, saved_sessions: Callable[[str], dict[str, Any]]) -> Iterator[FlowFactory]:
     """Flow recorders for this test; at teardown each is closed and writes its `scenario` evidence record."""
     made: list[tuple[FlowRecorder, EvidenceWriter]] = []
 
@@ -240,7 +203,7 @@ def make_flow(request: pytest.FixtureRequest, browser: Browser, e2e_target: E2ET
                 tags: tuple[str, ...] = (), run_dir: Path | None = None, target: str | None = None) -> FlowRecorder:
         directory = (run_dir or e2e_run_dir).resolve()
         recorder = FlowRecorder(title, browser, BROWSER, directory, criterion=criterion, gate=gate,
-                                target=target or e2e_target.name, tags=list(tags))
+                                target=target or e2e_target.name, tags=list(tags), sessions=saved_sessions)
         writer = e2e_evidence if run_dir is None else EvidenceWriter(directory, "e2e")
         made.append((recorder, writer))
         return recorder

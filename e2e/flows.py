@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from e2e.chain_checks import ChainCheckUnavailable, chain_driver, tx_from_href
 from e2e.pages.account import LoginPage, SignupPage, VerifyPage
@@ -65,13 +65,39 @@ def onboard_member(flow: FlowRecorder, env: E2ETarget, tag: str) -> Page:
 
 
 def executive(flow: FlowRecorder, env: E2ETarget, role: str) -> Page:
-    """The executive's own browser, logged in (once per flow)."""
+    """The executive's own browser, logged in: with the session saved for the run, else through the form."""
     label = role.upper()
     if label in flow.actors:
         return flow.actors[label].page
+    if flow.sessions is not None:
+        return flow.actor(label, signed_in_as=role)
     page = flow.actor(label)
     LoginPage(page, env.console_url).open().log_in(env.email(role), env.password(role))
     return page
+
+
+def signed_in_member(flow: FlowRecorder) -> Page:
+    """A member who signed up, verified and logged in earlier in the run (the flows above test that path)."""
+    return flow.actor(MEMBER, signed_in_as="member")
+
+
+def saved_session(browser: Browser, env: E2ETarget, role: str) -> dict[str, Any]:
+    """Logs `role` in once through the console (a new member signs up first) and returns the browser state."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        if role == "member":
+            tag, password = unique("member"), secrets.token_urlsafe(12)
+            email = f"{tag}@members.test"
+            SignupPage(page, env.console_url).open().sign_up("Sam Member", email, password)
+            (mail, *_) = env.sink.wait_for(email, 1, timeout=15)
+            VerifyPage(page, env.console_url).follow_link(mail["headers"][VERIFICATION_HEADER]).confirm().log_in(
+                email, password)
+        else:
+            LoginPage(page, env.console_url).open().log_in(env.email(role), env.password(role))
+        return dict(context.storage_state())
+    finally:
+        context.close()
 
 
 def create_campaign(flow: FlowRecorder, env: E2ETarget, page: Page, draft: CampaignDraft) -> CampaignPage:
@@ -161,6 +187,15 @@ def confirm_on_chain(flow: FlowRecorder, env: E2ETarget, result: CampaignFlowRes
         driver = chain_driver(env.target, flow.run_dir, stack_dir)
     except ChainCheckUnavailable as exc:  # no chain driver or no chain: no data, never a pass
         pytest.skip(f"inconclusive: {exc}")
+    page = flow.actors[MEMBER].page
+    shown = CampaignPage(page, env.console_url)
+
+    def all_confirmed() -> list[DeliveryRow] | None:
+        rows = shown.deliveries()
+        return rows if rows and all(r.chain_state.startswith("confirmed") for r in rows) else None
+
+    # Anchoring may trail delivery: wait until the page shows every anchor confirmed.
+    result.deliveries = shown.reload_until(all_confirmed, timeout=30, what="every anchor shown confirmed")
     admin = env.api("admin")
     try:
         campaign = admin.get(f"/api/email/campaign/{result.campaign_id}")["campaign"]
@@ -183,7 +218,6 @@ def confirm_on_chain(flow: FlowRecorder, env: E2ETarget, result: CampaignFlowRes
     assert campaign_ok.recomputed == len(result.recipients), (
         f"only {campaign_ok.recomputed} of {len(result.recipients)} anchors were checked against delivered emails"
     )
-    page = flow.actors[MEMBER].page
     first = result.deliveries[0]
     page.get_by_role("table", name="Deliveries").get_by_role("link", name=f"Transaction {tx_from_href(first.tx_href)}"
                                                               ).click()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +69,8 @@ class FlowRecorder:
     steps: list[StepResult] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    # Saved browser sessions by role ("ceo", "member", ...), so a flow's actors need not log in again.
+    sessions: Callable[[str], dict[str, Any]] | None = None
     failed_step: str | None = None
     error: str | None = None
     started: str = field(default_factory=now_iso)
@@ -82,11 +84,15 @@ class FlowRecorder:
         self._videos = self.dir / ".video"
 
     # -- actors ------------------------------------------------------------------------------------
-    def actor(self, label: str) -> Page:
-        """A browser of its own (cookies, session) for one person in the flow, traced and filmed."""
+    def actor(self, label: str, *, signed_in_as: str | None = None) -> Page:
+        """A browser of its own (cookies, session) for one person in the flow, traced and filmed; with
+        `signed_in_as`, it starts logged in with the saved session of that role."""
         if label in self.actors:
             return self.actors[label].page
         options: dict[str, Any] = {"viewport": VIEWPORT, "locale": "en-GB"}
+        if signed_in_as is not None:
+            assert self.sessions is not None, "this flow has no saved sessions"
+            options["storage_state"] = self.sessions(signed_in_as)
         if self.setup.video:
             options["record_video_dir"] = str(self._videos / slug(label))
             options["record_video_size"] = {"width": 800, "height": 562}  # smaller frames: less to encode

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from e2e.chain_checks import ChainCheckUnavailable, chain_driver
 from e2e.conftest import FlowFactory
-from e2e.flows import executive, onboard_member, unique
+from e2e.flows import executive, signed_in_member, unique
 from e2e.pages.dao import ProposalPage, ProposalsPage
 from e2e.pages.social import FeedbackPage, SocialPage
 from e2e.target import E2ETarget
@@ -59,7 +59,7 @@ def test_a_proposal_is_created_voted_and_approved(make_flow: FlowFactory, e2e_ta
 def test_social_post_and_feedback(make_flow: FlowFactory, e2e_target: E2ETarget) -> None:
     flow = make_flow("A member publishes a social post and sends feedback", criterion="core.social-posting")
     base = e2e_target.console_url
-    member = onboard_member(flow, e2e_target, unique("social"))
+    member = signed_in_member(flow)
     text = f"371OS beta is live {unique('post')}"
     with flow.step("a post without a platform is refused beside the field"):
         social = SocialPage(member, base).open()

@@ -35,7 +35,7 @@ class SuiteOutcome:
     log: str
 
 
-def run_suite(fault: str | None, run_dir: Path, port_base: int, timeout: float = 300) -> SuiteOutcome:
+def run_suite(fault: str | None, run_dir: Path, port_base: int, timeout: float = 600) -> SuiteOutcome:
     """pytest features/ against a reference stack with `fault` switched on; the criteria that failed."""
     env = {**os.environ, "LAUNCHGATE_FAULTS": fault or ""}
     args = [

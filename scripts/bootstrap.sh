@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: PostgreSQL, Redis, Prometheus (+promtool), Chromium for Playwright, Node for anvil.
-APT_PACKAGES=(postgresql redis-server prometheus chromium nodejs npm)
+# Debian packages: PostgreSQL, Redis, Prometheus (+promtool), Chromium for Playwright (and ffmpeg for its videos),
+# Node for anvil.
+APT_PACKAGES=(postgresql redis-server prometheus chromium ffmpeg nodejs npm)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

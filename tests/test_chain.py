@@ -15,7 +15,6 @@ import pickle
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -157,9 +156,7 @@ def test_deployment_is_reused_while_code_is_there_and_redone_when_it_is_gone(sta
 
 
 def test_a_campaign_is_anchored_and_confirmed_from_the_delivered_emails(stack: Any, tmp_path: Path) -> None:
-    started = time.monotonic()
-    campaign, messages = run_campaign(stack, 3)
-    assert time.monotonic() - started < 5, "a 3-recipient campaign with chain anchoring took too long"
+    campaign, messages = run_campaign(stack, 3)  # how fast: bench/bench_chain.py (tests assert no timings)
     assert len(messages) == 3
     driver = driver_for(stack, tmp_path)
     confirmed = driver.confirm_campaign(campaign, messages)

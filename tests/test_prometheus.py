@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from launchgate.drivers.errors import UnreachableError
 from launchgate.drivers.monitoring import metric_families
 from launchgate.drivers.prometheus import PrometheusClient, PrometheusQueryError
 from launchgate.gates.evidence import EvidenceWriter, read_evidence
-from launchgate.monitoring.slis import SliReader, Window, selector, to_evidence, write_slis
+from launchgate.monitoring.slis import SliReader, Window, record_window, selector, to_evidence, write_slis
 from launchgate.provision.prometheus import (
     DASHBOARD_FILE,
     FIXTURES,
@@ -39,6 +40,7 @@ from tests.conftest import RunningStack
 
 SCRAPE_S = 1.0
 PROBE_S = 0.2
+PROBE_TIMEOUT_S = 2.0  # the soak's probe timeout
 SERVICE_METRICS = {"http_requests_total", "http_request_duration_seconds_bucket", "process_resident_memory_bytes"}
 MONITORING = Monitoring("http://127.0.0.1:1", selector='stack="reference"')
 
@@ -174,42 +176,45 @@ def test_query_error_carries_the_promql_and_the_server_message(monitored: Runnin
             nowhere.query("up")
 
 
-def _probe_round(running: RunningStack) -> bool:
-    """One harness probe round: up when every service's /health answers 200 (as a soak probe round)."""
-    for name in SERVICE_NAMES:
-        try:
-            if httpx.get(f"{running.url(name)}/health", timeout=2).status_code != 200:
-                return False
-        except httpx.HTTPError:
-            return False
-    return True
-
-
 class Prober(threading.Thread):
-    """The harness's probes, every PROBE_S seconds in the background, while the test breaks things."""
+    """The harness's probes, as the soak makes them: every service's /health at once on each tick, no
+    keep-alive (a restarted service is seen as it is), a tick up when every service answered 200."""
 
     def __init__(self, running: RunningStack) -> None:
         super().__init__(daemon=True)
-        self.running = running
-        self.rounds: list[tuple[float, bool]] = []  # (Unix time the round started, every service up)
+        self.urls = {name: f"{running.url(name)}/health" for name in SERVICE_NAMES}
+        self.ticks: list[tuple[float, dict[str, bool]]] = []  # (Unix time of the tick, service -> up)
         self.stopped = threading.Event()
+        self._http = httpx.Client(timeout=PROBE_TIMEOUT_S, limits=httpx.Limits(max_keepalive_connections=0))
+        self._pool = ThreadPoolExecutor(max_workers=len(SERVICE_NAMES))
+
+    def _up(self, url: str) -> bool:
+        try:
+            return self._http.get(url).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def run(self) -> None:
         while not self.stopped.is_set():
             started = time.monotonic()
             at = time.time()
-            self.rounds.append((at, _probe_round(self.running)))
+            answers = dict(zip(self.urls, self._pool.map(self._up, self.urls.values()), strict=True))
+            self.ticks.append((at, answers))
             self.stopped.wait(max(0.0, PROBE_S - (time.monotonic() - started)))
 
-    def downtime(self, end: float) -> float:
-        """Seconds down, each round's answer holding until the next round: a round through a refused port
-        is quicker than one through six answering services, so counting rounds would overweight outages."""
-        starts = [t for t, _ in self.rounds] + [end]
-        return sum(starts[i + 1] - t for i, (t, up) in enumerate(self.rounds) if not up)
+    def downtime(self, end: float, service: str | None = None) -> float:
+        """Seconds down (of `service`, or of the system: any service down), each tick's answer holding until
+        the next tick: a tick through a refused port is quicker than one through answering services, so
+        counting ticks would overweight outages."""
+        starts = [t for t, _ in self.ticks] + [end]
+        down = [not (answers[service] if service else all(answers.values())) for _, answers in self.ticks]
+        return sum(starts[i + 1] - starts[i] for i, is_down in enumerate(down) if is_down)
 
     def stop(self) -> None:
         self.stopped.set()
-        self.join(timeout=10)
+        self.join(timeout=PROBE_TIMEOUT_S + 5)
+        self._pool.shutdown()
+        self._http.close()
 
 
 def _pause(seconds: float) -> None:
@@ -239,16 +244,18 @@ def test_uptime_from_probes_and_from_prometheus_agree_within_one_scrape(monitore
         window = Window(start, end)
         reading = SliReader(client, Monitoring(stack.prometheus_url, 'stack="reference"'), SCRAPE_S).uptime(window)
 
-    down_probes = prober.downtime(end.timestamp())
-    probe_uptime = 1 - down_probes / window.seconds
     assert reading.value is not None and 0 < reading.value < 1.0, reading
-    assert 0 < probe_uptime < 1.0
-    down_prometheus = (1 - reading.value) * window.seconds
-    assert abs(down_probes - down_prometheus) <= SCRAPE_S + PROBE_S, (
-        f"probes saw {down_probes:.2f} s down, Prometheus {down_prometheus:.2f} s (query {reading.query})"
-    )
-    assert reading.per_service["conduit"] is not None and reading.per_service["conduit"] < 1.0
-    assert reading.per_service["gateway"] == 1.0
+    conduit = reading.per_service["conduit"]
+    assert conduit is not None and conduit < 1.0 and reading.per_service["gateway"] == 1.0, reading.per_service
+    # The outage as each source saw it, in seconds: the system (every service up), and the killed service.
+    for what, down_probes, up_prometheus in (("the system", prober.downtime(end.timestamp()), reading.value),
+                                             ("conduit", prober.downtime(end.timestamp(), "conduit"), conduit)):
+        down_prometheus = (1 - up_prometheus) * window.seconds
+        assert abs(down_probes - down_prometheus) <= SCRAPE_S + PROBE_S, (
+            f"{what}: probes saw {down_probes:.2f} s down, Prometheus {down_prometheus:.2f} s "
+            f"(query {reading.query}, window {window.seconds:.1f} s)"
+        )
+    probe_uptime = 1 - prober.downtime(end.timestamp()) / window.seconds
     assert reading.samples >= int(window.seconds / SCRAPE_S) - 1
 
     writer = EvidenceWriter(tmp_path / "run", "prometheus")
@@ -298,6 +305,30 @@ def test_slis_read_nothing_as_skipped_not_as_zero(monitored: RunningStack) -> No
     assert reading.value is None and reading.samples == 0
     record = to_evidence(reading, Window.last(10), run="r", target="t", monitoring=nothing)
     assert record.outcome == "skipped" and record.value is None
+
+
+def test_a_refused_query_becomes_an_error_record_naming_it(monitored: RunningStack, tmp_path: Path) -> None:
+    broken = Monitoring(monitored.stack.prometheus_url, 'stack="reference",,')
+    records = write_slis(EvidenceWriter(tmp_path / "run", "prometheus"), broken, Window.last(3), target="reference",
+                         scrape_interval=SCRAPE_S)
+    assert [r.name for r in records] == ["uptime.prometheus", "error_ratio.prometheus", "latency_p95.prometheus"]
+    assert {r.outcome for r in records} == {"error"}
+    for record in records:
+        assert 'stack="reference",,' in record.details["query"] and "parse error" in record.details["error"]
+
+
+def test_a_short_window_and_an_unreachable_prometheus(monitored: RunningStack, tmp_path: Path) -> None:
+    target = load_target("reference")
+    moved = shift_ports(target, monitored.stack.options.port_base)
+    records = record_window(moved, tmp_path / "run", Window.last(2), scrape_interval=SCRAPE_S)
+    # Two seconds is shorter than a rate step: read anyway (or found empty), never refused.
+    assert {r.outcome for r in records} <= {"passed", "skipped"}, [(r.name, r.outcome, r.details) for r in records]
+    assert [r.name for r in records] == ["uptime.prometheus", "error_ratio.prometheus", "latency_p95.prometheus"]
+    gone = shift_ports(target, 1000)  # nothing listens there
+    (record,) = record_window(gone, tmp_path / "run2", Window.last(60))
+    assert record.name == "slis.prometheus" and record.outcome == "error"
+    assert "cannot reach http://127.0.0.1:" in record.details["error"]
+    assert record_window(load_target("371os"), tmp_path / "run3", Window.last(60)) == []
 
 
 def test_selector_and_windows() -> None:

@@ -65,6 +65,7 @@ class DeliveryRow:
     verification_hash: str
     tx_text: str
     tx_href: str | None
+    chain_state: str  # what the page says the chain says of the anchor ("confirmed in block 16 (…)")
 
 
 class CampaignPage(ConsolePage):
@@ -106,12 +107,14 @@ class CampaignPage(ConsolePage):
         for row in table.get_by_role("row").all()[1:]:  # the first row holds the column headers
             cells = row.get_by_role("cell")
             link = cells.nth(2).get_by_role("link")
+            tx_lines = [line.strip() for line in cells.nth(2).inner_text().splitlines() if line.strip()]
             rows.append(DeliveryRow(
                 recipient=row.get_by_role("rowheader").inner_text().strip(),
                 status=cells.nth(0).inner_text().split("\n")[0].strip(),
                 verification_hash=cells.nth(1).inner_text().strip(),
-                tx_text=cells.nth(2).inner_text().strip(),
+                tx_text=tx_lines[0] if tx_lines else "",
                 tx_href=urljoin(self.url, link.get_attribute("href") or "") if link.count() else None,
+                chain_state=" ".join(tx_lines[1:]),
             ))
         return rows
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from launchgate.drivers.errors import DriverError
-from launchgate.drivers.prometheus import PrometheusClient, Series
+from launchgate.drivers.prometheus import PrometheusClient, PrometheusQueryError, Series
 from launchgate.gates.evidence import Evidence, EvidenceWriter
 from launchgate.targets import Monitoring, Target, load_target
 
@@ -85,8 +85,9 @@ class SliReader:
         self.scrape_interval = scrape_interval
 
     def rate_step(self, window: Window) -> float:
-        """Steps for increase(): at least four scrapes each, at most a minute, and at least four per window."""
-        return max(4 * self.scrape_interval, min(60.0, window.seconds / 4))
+        """Steps for increase(): four scrapes each at least, a minute at most, four per window where it is long
+        enough, and never longer than the window itself."""
+        return min(max(4 * self.scrape_interval, min(60.0, window.seconds / 4)), window.seconds)
 
     def uptime(self, window: Window) -> Reading:
         sel = selector(self.monitoring)
@@ -139,8 +140,16 @@ class SliReader:
         return Reading("latency_p95", value, "s", len(points), whole, step, per_service,
                        {"per_step_query": series_q, "per_step": points[-500:]})
 
-    def read_all(self, window: Window) -> list[Reading]:
-        return [self.uptime(window), self.error_ratio(window), self.latency_p95(window)]
+    def read_all(self, window: Window) -> list[Reading | PrometheusQueryError]:
+        """Every SLI; one whose query Prometheus refuses comes back as its error, and the others are still read."""
+        out: list[Reading | PrometheusQueryError] = []
+        for read in (self.uptime, self.error_ratio, self.latency_p95):
+            try:
+                out.append(read(window))
+            except PrometheusQueryError as exc:
+                exc.sli = read.__name__  # type: ignore[attr-defined]
+                out.append(exc)
+        return out
 
 
 def _totals(series: list[Series], label: str) -> dict[str, float]:
@@ -196,6 +205,19 @@ def to_evidence(reading: Reading, window: Window, *, run: str, target: str, moni
     )
 
 
+def _error_record(exc: PrometheusQueryError, window: Window, *, run: str, target: str,
+                  monitoring: Monitoring) -> Evidence:
+    sli = getattr(exc, "sli", "sli")
+    name = sli if monitoring.slis == "instead" else f"{sli}.{SOURCE}"
+    return Evidence(
+        run=run, kind="measurement", name=name, outcome="error",
+        criterion="beta.uptime" if sli == "uptime" else None,
+        started=_iso(window.start), finished=_iso(window.end), target=target,
+        details={"source": SOURCE, "query": exc.query, "prometheus": monitoring.prometheus, "error": exc.message,
+                 "status": exc.status, "informs": CRITERIA.get(sli)},
+    )
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -205,8 +227,12 @@ def write_slis(writer: EvidenceWriter, monitoring: Monitoring, window: Window, *
     """Reads every SLI over `window` and appends one record each to `writer`'s stream."""
     with PrometheusClient(monitoring.prometheus) as client:
         readings = SliReader(client, monitoring, scrape_interval).read_all(window)
-    records = [to_evidence(r, window, run=writer.run_id, target=target, monitoring=monitoring,
-                           harness=(harness or {}).get(r.sli)) for r in readings]
+    records = [
+        to_evidence(r, window, run=writer.run_id, target=target, monitoring=monitoring,
+                    harness=(harness or {}).get(r.sli)) if isinstance(r, Reading)
+        else _error_record(r, window, run=writer.run_id, target=target, monitoring=monitoring)
+        for r in readings
+    ]
     for record in records:
         writer.write(record)
     return records

@@ -63,7 +63,7 @@ class Monitor:
         # No keep-alive: a probe must see a restarted service as it is, not through a stale pooled connection.
         self._client = httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=0,
                                                                          max_connections=4 * len(services) + 4))
-        self._pool = ThreadPoolExecutor(max_workers=2 * len(services) + 2, thread_name_prefix="soak-probe")
+        self._pool = ThreadPoolExecutor(max_workers=2 * len(services), thread_name_prefix="soak-probe")
         self._threads = [threading.Thread(target=self._probe_loop, name="soak-prober", daemon=True),
                          threading.Thread(target=self._scrape_loop, name="soak-scraper", daemon=True)]
         self.last_tick: float | None = None
@@ -95,11 +95,20 @@ class Monitor:
 
     def _probe_loop(self) -> None:
         pending: deque[tuple[float, list[Future[tuple[bool, float]]]]] = deque()
+        # At most one probe in flight per service: a tick that finds one still running shares its answer.
+        # Without this a slow host would queue probes faster than they finish, and memory would grow.
+        inflight: dict[str, Future[tuple[bool, float]]] = {}
         tick = _next_tick(self.interval, self.clock())
         while not self._stop.is_set():
             if self._stop.wait(max(0.0, tick - self.clock())):
                 break
-            pending.append((tick, [self._pool.submit(self._probe, s) for s in self.services]))
+            futures = []
+            for service in self.services:
+                future = inflight.get(service.name)
+                if future is None or future.done():
+                    future = inflight[service.name] = self._pool.submit(self._probe, service)
+                futures.append(future)
+            pending.append((tick, futures))
             # Harvest every tick whose probes are all done (or are past their timeout, then down).
             while pending and (all(f.done() for f in pending[0][1]) or pending[0][0] < self.clock() - self.timeout - 1):
                 self._record_tick(*pending.popleft())

@@ -47,7 +47,7 @@ NOTICES = {
     "verified": "Your email address is verified. Log in to continue.",
     "logged-out": "You are logged out.",
     "session-expired": "Your session has ended. Log in again.",
-    "created": "Campaign created. The agents are reviewing it.",
+    "created": "Campaign created. Its approvals and delivery show below as they happen.",
     "decided": "Decision recorded.",
     "proposal-created": "Proposal created as a draft.",
     "proposal-updated": "Proposal updated.",

@@ -108,23 +108,33 @@ class Rpc:
         self._lock = threading.Lock()
 
     def call(self, method: str, *params: Any) -> Any:
+        return self.batch((method, list(params)))[0]
+
+    def batch(self, *calls: tuple[str, list[Any]]) -> list[Any]:
+        """Several calls in one round trip (a JSON-RPC batch); the results in order, or the first error."""
         with self._lock:
-            self._ids += 1
-            request_id = self._ids
+            first = self._ids + 1
+            self._ids += len(calls)
+        payload = [{"jsonrpc": "2.0", "id": first + i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+        names = "+".join(m for m, _ in calls)
         try:
-            reply = self._client.post(self.url, json={"jsonrpc": "2.0", "id": request_id, "method": method,
-                                                      "params": list(params)})
+            reply = self._client.post(self.url, json=payload if len(payload) > 1 else payload[0])
             reply.raise_for_status()
             body = reply.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise ChainUnavailable(f"{method} to {self.url} failed: {type(exc).__name__}: {exc}") from exc
-        if "error" in body:
-            err = body["error"]
-            message = str(err.get("message", err))
-            if err.get("code") == 3 or "revert" in message:
-                raise Reverted(f"{method} reverted: {message}", message.removeprefix("execution reverted: "))
-            raise ChainWriteError(f"{method} answered error {err.get('code')}: {message}")
-        return body.get("result")
+            raise ChainUnavailable(f"{names} to {self.url} failed: {type(exc).__name__}: {exc}") from exc
+        answers = {a.get("id"): a for a in (body if isinstance(body, list) else [body])}
+        results = []
+        for i, (method, _params) in enumerate(calls):
+            answer = answers.get(first + i) or {"error": {"message": "no answer in the batch"}}
+            if "error" in answer:
+                err = answer["error"]
+                message = str(err.get("message", err))
+                if err.get("code") == 3 or "revert" in message:
+                    raise Reverted(f"{method} reverted: {message}", message.removeprefix("execution reverted: "))
+                raise ChainWriteError(f"{method} answered error {err.get('code')}: {message}")
+            results.append(answer.get("result"))
+        return results
 
     def close(self) -> None:
         self._client.close()
@@ -165,8 +175,8 @@ class ChainWriter:
             request = {"from": self.address, "data": data, "value": hex(value)}
             if to is not None:
                 request["to"] = to
-            gas = int(int(self.rpc.call("eth_estimateGas", request), 16) * GAS_MARGIN)
-            gas_price = int(self.rpc.call("eth_gasPrice"), 16)
+            estimate, price = self.rpc.batch(("eth_estimateGas", [request]), ("eth_gasPrice", []))
+            gas, gas_price = int(int(estimate, 16) * GAS_MARGIN), int(price, 16)
             for attempt in (1, 2):
                 if self._nonce is None:
                     self._nonce = int(self.rpc.call("eth_getTransactionCount", self.address, "pending"), 16)
