@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: bootstrap report test lint stack-up stack-down bench clean
+.PHONY: bootstrap report test test-browser test-containers test-heavy lint stack-up stack-down bench clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -13,6 +13,16 @@ report: bootstrap
 
 test: bootstrap
 	@bash scripts/test.sh $(PYTEST_ARGS)
+
+# Not yet in the CI gate (issues 6, 7, 8 open): see scripts/test.sh.
+test-browser: bootstrap
+	@$(VENV)/pytest tests e2e -m browser -p no:cacheprovider $(PYTEST_ARGS)
+
+test-containers: bootstrap
+	@bash scripts/test-containers.sh
+
+test-heavy: bootstrap
+	@$(VENV)/pytest tests -m heavy -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: bootstrap
 	@$(VENV)/ruff check .

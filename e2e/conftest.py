@@ -20,12 +20,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
-from e2e.browser import BrowserSetup, prepare
+from e2e.browser import PROJECT_ROOT, BrowserSetup, prepare
 from e2e.flows import saved_session
 from e2e.recorder import FlowRecorder
 from e2e.target import E2ETarget, ensure_reachable, for_running_stack
 from launchgate.drivers.errors import DriverError
 from launchgate.gates.evidence import EvidenceWriter
+from launchgate.stack.layout import PORT_SPAN
 from launchgate.stack.manager import Stack, StackOptions
 from launchgate.stack.procs import StackError, port_in_use
 from launchgate.targets import TargetError, load_target
@@ -33,7 +34,7 @@ from tests.conftest import RunningStack
 
 # Decided before Playwright starts: it reads the browser registry path from the environment.
 BROWSER: BrowserSetup = prepare()
-_E2E_BASE = int(os.environ.get("LAUNCHGATE_E2E_PORT_BASE", "34400"))
+_E2E_BASE = int(os.environ.get("LAUNCHGATE_E2E_PORT_BASE", "16000"))
 _SLOTS = itertools.count(0)
 REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 FAULTED_TESTS = "needs_faulted_stack"
@@ -42,13 +43,13 @@ PROBES_KEY = pytest.StashKey[dict[str, Any]]()
 
 
 def e2e_port_base() -> int:
-    """Its own band, away from tests/ (28400+) and the gate suite (18370), since runs may overlap; a slot
-    whose ports another process holds is passed over."""
+    """Its own band, since runs may overlap: below the gate suite's 18370 and tests/' 20000+, and below
+    32768, where the kernel's ephemeral ports begin. A slot whose ports another process holds is passed over."""
     for _ in range(50):
-        base = _E2E_BASE + next(_SLOTS) * 20
-        if not any(port_in_use(port) for port in range(base, base + 10)):
+        base = _E2E_BASE + next(_SLOTS) * PORT_SPAN
+        if not any(port_in_use(port) for port in range(base, base + PORT_SPAN)):
             return base
-    raise StackError(f"no free block of 10 ports from {_E2E_BASE} up: set LAUNCHGATE_E2E_PORT_BASE elsewhere")
+    raise StackError(f"no free block of {PORT_SPAN} ports from {_E2E_BASE} up: set LAUNCHGATE_E2E_PORT_BASE")
 
 
 def start_e2e_stack(state_dir: Path, **options: Any) -> RunningStack:
@@ -100,7 +101,7 @@ def e2e_run_dir(pytestconfig: pytest.Config) -> Path:
         path = Path(given)
     else:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        path = Path("reports") / f"{stamp}-{pytestconfig.getoption('--target')}-e2e"
+        path = PROJECT_ROOT / "reports" / f"{stamp}-{pytestconfig.getoption('--target')}-e2e"
     path = path.resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path

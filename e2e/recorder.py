@@ -98,7 +98,8 @@ class FlowRecorder:
             options["record_video_size"] = {"width": 800, "height": 562}  # smaller frames: less to encode
         context = self.browser.new_context(**options)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
-        context.tracing.start(title=f"{self.title}: {label}", screenshots=True, snapshots=True)
+        # DOM snapshots per action; the video is the visual timeline, so the trace takes no screenshots of its own.
+        context.tracing.start(title=f"{self.title}: {label}", screenshots=False, snapshots=True)
         page = context.new_page()
         page.on("console", lambda msg, who=label: self._console(who, msg))
         page.on("pageerror", lambda exc, who=label: self.console_errors.append(f"{who}: page error: {exc}"))

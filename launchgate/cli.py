@@ -59,9 +59,13 @@ def cmd_stack_up(args: argparse.Namespace) -> int:
             print(f"launchgate: {note}", file=sys.stderr)
     print(f"reference 371OS is up (state {stack.state_dir})")
     for row in stack.status():
-        print(f"  {row['name']:<11} pid {row['pid']!s:<8} 127.0.0.1:{row['port']:<6} {row['state']}")
+        print(f"  {row['name']:<11} pid {row['pid']!s:<8} 127.0.0.1:{row['port']:<6} {row['state']}{_container(row)}")
     print(f"gateway: {stack.url('gateway')}   secrets: {stack.secrets_file} (mode 0600)")
     return 0
+
+
+def _container(row: dict[str, object]) -> str:
+    return f"  (container {row['container']})" if row.get("container") else ""
 
 
 def _images(pairs: list[str]) -> dict[str, str]:
@@ -89,7 +93,7 @@ def cmd_stack_status(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         for row in rows:
-            print(f"{row['name']:<11} pid {row['pid']!s:<8} 127.0.0.1:{row['port']:<6} {row['state']}")
+            print(f"{row['name']:<11} pid {row['pid']!s:<8} 127.0.0.1:{row['port']:<6} {row['state']}{_container(row)}")
     return 0 if all(r["state"] != "stopped" for r in rows) else 3
 
 

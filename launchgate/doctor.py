@@ -16,11 +16,14 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from launchgate.provision.engine import find_engine
 from launchgate.provision.prometheus import prometheus_binary, promtool_binary
 from launchgate.stack.tools import PROJECT_ROOT, anvil_binary, postgres_bindir
 from launchgate.targets import Target, TargetError, available_targets, load_target
+
+if TYPE_CHECKING:
+    from launchgate.provision.engine import EngineProbe
 
 EXIT_OK, EXIT_MISSING, EXIT_USAGE = 0, 1, 2
 APT = "apt-get install -y"
@@ -104,6 +107,12 @@ def check_prometheus() -> Finding:
 
 def check_promtool() -> Finding:
     return _path_finding("promtool", "promtool (rule checks)", promtool_binary(), f"{APT} prometheus")
+
+
+def find_engine() -> EngineProbe:
+    from launchgate.provision.engine import find_engine as find  # the docker SDK only when it is asked about
+
+    return find()
 
 
 def check_docker() -> Finding:

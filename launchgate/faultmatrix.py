@@ -35,11 +35,25 @@ class SuiteOutcome:
     log: str
 
 
-def run_suite(fault: str | None, run_dir: Path, port_base: int, timeout: float = 600) -> SuiteOutcome:
-    """pytest features/ against a reference stack with `fault` switched on; the criteria that failed."""
+def affected_features(criteria: Iterable[str], features_dir: Path = PROJECT_ROOT / "features") -> list[str]:
+    """The pytest modules binding the feature files with a scenario tagged for any of `criteria`
+    (features/x.feature is bound by features/test_x.py): what a fault's run needs to execute."""
+    tags = {f"@criterion.{c}" for c in criteria}
+    return sorted(
+        str(path.with_name(f"test_{path.stem}.py").relative_to(PROJECT_ROOT))
+        for path in features_dir.glob("*.feature")
+        if tags & set(path.read_text().split())
+    )
+
+
+def run_suite(
+    fault: str | None, run_dir: Path, port_base: int, features: list[str] | None = None, timeout: float = 600
+) -> SuiteOutcome:
+    """The gate suite (or the given feature files) against a reference stack with `fault` switched on."""
     env = {**os.environ, "LAUNCHGATE_FAULTS": fault or ""}
     args = [
-        sys.executable, "-m", "pytest", "features", f"--run-dir={run_dir}", f"--stack-port-base={port_base}",
+        sys.executable, "-m", "pytest", *(features or ["features"]), f"--run-dir={run_dir}",
+        f"--stack-port-base={port_base}",
         "-q", "--no-header", "-p", "no:cacheprovider",
     ]
     proc = subprocess.run(args, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout)

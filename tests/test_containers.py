@@ -7,6 +7,7 @@ by PID and builds the local images before running them; elsewhere they are skipp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -150,6 +151,37 @@ def test_an_image_that_cannot_be_pulled_is_named_with_how_to_build_it(engine: st
     assert "python -m launchgate.provision.images" in result.stderr and "--image anvil=REF" in result.stderr
     assert "Traceback" not in result.stderr
     assert ours(engine, tmp_path / "s") == [] and not (tmp_path / "s" / "pids").exists()
+
+
+@pytest.mark.containers
+def test_the_image_build_steps_import_a_root_and_build_on_it(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build pipeline (import a root file system, build a dependency image on it, skip it when up to date)
+    on a tiny root instead of a debootstrap one, and under test tags, so the real images stay as they are."""
+    def fake_debootstrap(root: Path, mirror: str, log: Any, timeout: float = 0) -> None:
+        (root / "etc").mkdir(parents=True)
+        (root / "etc" / "os-release").write_text("ID=launchgate-test\n")
+
+    monkeypatch.setattr(images, "debootstrap", fake_debootstrap)
+    monkeypatch.setattr(images, "base_tag", lambda: "launchgate-test/base:t")
+    monkeypatch.setitem(images.LOCAL_IMAGES, "prometheus", "launchgate-test/prometheus:t")
+    lines: list[str] = []
+    client = client_for(engine)
+    try:
+        assert images.build_images(client, ("prometheus",), log=lines.append) == {
+            "prometheus": "launchgate-test/prometheus:t"}
+        built = client.images.get("launchgate-test/prometheus:t")
+        assert built.labels[images.RECIPE_LABEL] == images.recipe("prometheus")
+        assert built.attrs["Config"]["User"] == "nobody"
+        assert "images: built launchgate-test/prometheus:t" in lines
+        lines.clear()
+        images.build_images(client, ("prometheus",), log=lines.append)
+        assert lines == ["images: launchgate-test/prometheus:t is up to date"]
+        assert not (images.IMAGES_DIR / "rootfs").exists() and not (images.IMAGES_DIR / "rootfs.tar").exists()
+    finally:
+        for tag in ("launchgate-test/prometheus:t", "launchgate-test/base:t"):
+            with contextlib.suppress(ImageNotFound):
+                client.images.remove(tag, force=True)
+        client.close()
 
 
 def test_no_docker_engine_says_so_and_runs_the_local_path(tmp_path: Path) -> None:

@@ -101,6 +101,8 @@ class ContainersProvisioner(Provisioner):
         try:
             container.start()
         except (APIError, DockerException) as exc:
+            if container._container is not None:  # created, not started: on record, so `down` removes it
+                (directory / f"{name}.id").write_text(container._container.id or "")
             raise procs.StackError(f"{name}: the container of image {image} did not start: {exc}") from exc
         wrapped = container.get_wrapped_container()
         (directory / f"{name}.id").write_text(wrapped.id or "")

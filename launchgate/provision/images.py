@@ -39,7 +39,7 @@ BASE_REPO = "launchgate/bookworm-base"
 RECIPE_LABEL = "org.launchgate.recipe"
 RECIPE_VERSION = "1"  # bump when the build steps below change in a way the hashed inputs do not show
 MIRROR_TIMEOUT_S = 10.0
-DEBOOTSTRAP_TIMEOUT_S = 900.0
+DEBOOTSTRAP_TIMEOUT_S = 600.0  # a stalled mirror must not eat the CI budget
 DEPENDENCIES = ("postgres", "anvil", "prometheus")
 
 # The official images, used when present or pullable.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import signal
-import sqlite3
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -382,13 +381,6 @@ def _finish(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabil
     started = time.monotonic()
     result = analysis.analyze(run_dir / DB_NAME, bounds, state.start, end, state.window_s, options.interval,
                               state.services)
-    conn = sqlite3.connect(f"file:{run_dir / DB_NAME}?mode=ro", uri=True)
-    try:
-        row = conn.execute("SELECT detail FROM events WHERE kind = 'abort' LIMIT 1").fetchone()
-    finally:
-        conn.close()
-    if row:
-        result.aborted = json.loads(row[0]).get("reason")
     extra = {"users": options.users, "spawn_rate": options.spawn_rate, "workers": options.workers,
              "planned_duration_s": state.end - state.start, "analysis_s": round(time.monotonic() - started, 3),
              "notes": state.notes}

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from eth_account import Account
-from eth_account.messages import encode_defunct
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -66,6 +64,10 @@ def load_dev_voters(path: Path = VOTERS_FILE) -> list[DevVoter]:
 
 
 def sign_vote(private_key: str, proposal_id: str, option: str) -> str:
+    # Imported on first vote: eth_account takes seconds to import, and every gateway start would pay for it.
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
     message = encode_defunct(text=VOTE_MESSAGE.format(proposal_id=proposal_id, option=option))
     return "0x" + Account.sign_message(message, private_key).signature.hex().removeprefix("0x")
 
