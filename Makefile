@@ -14,7 +14,7 @@ report: bootstrap
 test: bootstrap
 	@bash scripts/test.sh $(PYTEST_ARGS)
 
-# Not yet in the CI gate (issues 6, 7, 8 open): see scripts/test.sh.
+# test-browser is part of `make test`; test-containers and test-heavy are not yet in the CI gate.
 test-browser: bootstrap
 	@$(VENV)/pytest tests e2e -m browser -p no:cacheprovider $(PYTEST_ARGS)
 
