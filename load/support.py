@@ -118,16 +118,22 @@ def _seconds_writer(environment: Environment, path: str | None) -> None:
     """Each second: cumulative counts, current rates and percentiles, and the latency histogram of that second."""
     out = open(path, "a", buffering=1) if path else None  # noqa: SIM115 - lives as long as the process
     previous: dict[int, int] = {}
+    previous_n = 0
+    last = 0
     tick = 0
     while True:
         gevent.sleep(1.0 - (time.time() % 1.0))
-        now = int(time.time())
+        now = max(round(time.time()), last + 1)  # one line per second, strictly increasing
+        last = now
         tick += 1
         if tick % 10 == 0:
             _trim(environment, now)
         if out is None:
             continue
         total = environment.stats.total
+        if total.num_requests < previous_n:
+            previous = {}  # the stats were reset: count from zero
+        previous_n = total.num_requests
         current = dict(total.response_times)
         histogram: dict[int, int] = {}
         for ms, count in current.items():
@@ -135,7 +141,7 @@ def _seconds_writer(environment: Environment, path: str | None) -> None:
             if delta > 0:
                 b = bucket_of(ms)
                 histogram[b] = histogram.get(b, 0) + delta
-        previous = current if len(current) >= len(previous) else {}  # a stats reset starts over
+        previous = current
         runner = environment.runner
         line = {
             "ts": now,

@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import pytest
 
 from launchgate.gates.evidence import Evidence, read_evidence
@@ -34,6 +34,7 @@ from launchgate.stack.layout import SERVICE_NAMES
 from tests.conftest import RunningStack, start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+LAG = 0.5
 ENV = {**os.environ, "CI": "1", "PYTHONUNBUFFERED": "1", "LAUNCHGATE_LOOPBACK_ONLY": "1"}
 FAULTS = {
     # fault switch: (tunables, the window check it must fail)
@@ -154,12 +155,23 @@ def _kill_the_stack_mid_run(sc: Scenario) -> None:
     sc.facts["killed_at"] = time.time()
     for name in reversed(SERVICE_NAMES):
         stack.kill(name)
+        sc.facts.setdefault("first_killed", time.time())  # the gateway: from here on the system is down
     poll(lambda: sc.soak.count("SELECT COUNT(*) FROM samples WHERE metric = 'up' AND service = 'all' "
                                "AND value = 0") >= 3, 30, "the probes to see the stack down")
     # All at once (each start is one core's work); up again when every /health answers 200.
     for name in SERVICE_NAMES:
         threading.Thread(target=_start_quietly, args=(stack, name), daemon=True).start()
-    sc.facts["up_at"] = poll(lambda: _all_healthy(stack), 180, "the stack to answer again", 0.05)
+    # Up again at some moment after the start of the last round that found a service down, and no later than
+    # the end of the first round that found them all up.
+    deadline = time.monotonic() + 180
+    while True:
+        started = time.time()
+        if _all_healthy(stack):
+            sc.facts["up_by"] = time.time()
+            break
+        sc.facts["down_at"] = started
+        assert time.monotonic() < deadline, "the stack did not answer again within 180 s"
+        time.sleep(0.05)
     assert sorted(stack.running()) == sorted(stack.process_names()), stack.running()
     sc.facts["result"] = sc.soak.wait(240)
 
@@ -181,30 +193,35 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _all_healthy(stack: Any) -> float | None:
-    """When every service answered 200 to one round of concurrent health checks: the round's start."""
-    started = time.time()
+def _all_healthy(stack: Any) -> bool:
+    """One round of concurrent health checks of every service."""
     with ThreadPoolExecutor(len(SERVICE_NAMES)) as pool:
-        answers = list(pool.map(_healthy, [stack.url(name) for name in SERVICE_NAMES]))
-    return started if all(answers) else None
+        return all(pool.map(_healthy, [stack.url(name) for name in SERVICE_NAMES]))
+
+
+def _autogroup_nice(pid: int | None, value: int) -> None:
+    """Scheduling weight of a process's session (Linux autogroup; each stack process leads its own session, so
+    plain nice values would not count across them). Best effort: needs root for a raise, else nothing changes."""
+    with contextlib.suppress(OSError, TypeError):
+        Path(f"/proc/{pid}/autogroup").write_text(str(value))
 
 
 def _healthy_soak(sc: Scenario, stack: RunningStack) -> None:
-    """The soak judged on latency, ahead of whatever else shares the host (root may raise priority; else as is)."""
-    boosted = []
-    with contextlib.suppress(PermissionError):
-        os.setpriority(os.PRIO_PROCESS, 0, -10)  # this thread, so the soak and its Locust
-        for pidfile in stack.stack.pids.glob("*.pid"):
-            with contextlib.suppress(psutil.Error):
-                proc = psutil.Process(procs.read_pid(pidfile) or 0)
-                boosted.append((proc, proc.nice()))
-                proc.nice(-10)
+    """The soak judged on latency, served and measured ahead of whatever else shares this host."""
+    stack_pids = [procs.read_pid(p) for p in stack.stack.pids.glob("*.pid")]
+    for pid in stack_pids:
+        _autogroup_nice(pid, -10)
     try:
-        sc.facts["result"] = sc.soak.start().wait(300)
+        soak = sc.soak.start()
+        assert soak.proc is not None
+        _autogroup_nice(soak.proc.pid, -10)
+        locust = soak.run_dir / "pids" / "locust-1.pid"
+        with contextlib.suppress(AssertionError):
+            _autogroup_nice(poll(lambda: procs.read_pid(locust), 120, "Locust to start", 0.1), -10)
+        sc.facts["result"] = soak.wait(300)
     finally:
-        for proc, nice in boosted:
-            with contextlib.suppress(psutil.Error):
-                proc.nice(nice)
+        for pid in stack_pids:
+            _autogroup_nice(pid, 0)
 
 
 def _kill_the_harness_and_resume(sc: Scenario) -> None:
@@ -222,11 +239,11 @@ def _kill_the_harness_and_resume(sc: Scenario) -> None:
 
 @pytest.fixture(scope="module")
 def scenarios(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Scenario]]:
-    """Every soak of this module at once; the healthy one ahead of the others, which are niced.
+    """Every soak of this module at once, each on its own stack or on the session's healthy one.
 
-    The healthy soak is judged on latency, so everything else (starting four stacks, the stack-killing,
-    harness-killing and fault soaks, all judged on what must fail or on what the probes time) runs at nice 10:
-    on Linux a thread's nice value is its own and passes to the processes it starts.
+    The healthy soak is judged on latency, so its stack and its processes get a larger share of the CPU than
+    everything else (starting four stacks, the stack-killing, harness-killing and fault soaks, which are judged on
+    what must fail or on what the probes time, never on latency).
     """
     runs = tmp_path_factory.mktemp("soaks")
     started: list[RunningStack] = []
@@ -250,13 +267,13 @@ def scenarios(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> 
         return sc
 
     def orchestrate() -> None:
-        os.setpriority(os.PRIO_PROCESS, 0, 10)  # this thread, the threads it starts, and their processes
         # Stacks start side by side (each start is one core's work), each soak as soon as its stack is up.
         first = [_in_background(out["resumed"], lambda sc: (sc.soak.start(), _kill_the_harness_and_resume(sc)))]
         jobs = [("victim", {}, ["100s", "--users", "2", "--spawn-rate", "2"], _kill_the_stack_mid_run)]
-        abort = {"error-rate": ["--abort-on-fail", "--abort-grace", "10s"]}  # 60 s planned, stopped after ~15
+        extra = {"error-rate": ["--abort-on-fail", "--abort-grace", "10s"],  # 60 s planned, stopped after ~15
+                 "memory-leak": ["--workers", "2"]}  # Locust's own master and two workers
         jobs += [(fault, {"faults": [fault], "extra_env": tunables},
-                  ["60s", "--users", "3", "--spawn-rate", "3", "--scrape-interval", "1s", *abort.get(fault, [])],
+                  ["60s", "--users", "3", "--spawn-rate", "3", "--scrape-interval", "1s", *extra.get(fault, [])],
                   lambda sc: sc.facts.update(result=sc.soak.wait(240)))
                  for fault, (tunables, _check) in FAULTS.items()]
         for name, options, args, body in jobs:
@@ -333,7 +350,10 @@ def test_each_stability_fault_fails_its_own_window_check(scenarios: dict[str, Sc
         assert failed_by[-1] == windows[-1], f"{check} must still fail at the end of the run"
     if fault != "error-rate":
         assert not any("error_rate" in w.details["failed_checks"] for w in windows), "no errors were injected"
-    else:  # --abort-on-fail: the sustained error rate stopped the run early, as failed
+    if fault == "memory-leak":  # run with --workers 2: the load came from Locust's workers, through its master
+        assert (sc.soak.run_dir / "locust" / "part-1-worker-2.log").exists()
+        assert sum(w.details["requests"] for w in windows) > 50
+    if fault == "error-rate":  # --abort-on-fail: the sustained error rate stopped the run early, as failed
         summary = next(r for r in sc.soak.records() if r.name == "soak.summary")
         assert summary.outcome == "failed" and "error rate" in summary.details["aborted"]
         assert "ABORT: error rate" in out and summary.details["observed_s"] < 45
@@ -348,8 +368,15 @@ def test_a_stack_killed_mid_run_is_downtime_of_the_right_length(scenarios: dict[
     incidents = [r for r in records if r.kind == "incident" and r.name == "downtime"]
     killed = [r for r in incidents if _ts(r.started) <= sc.facts["killed_at"] + 2 <= _ts(r.finished)]
     assert len(killed) == 1, [i.details for i in incidents]  # a fresh stack may blip after; the kill is one stretch
-    actual = sc.facts["up_at"] - sc.facts["killed_at"]
-    assert killed[0].value == pytest.approx(actual, abs=1.0), f"recorded {killed[0].value} s, was {actual:.2f} s"
+    # The outage began between killed_at and first_killed and ended between down_at and up_by: the recorded
+    # stretch must match it to within one probe interval (1 s) at each end. A probe is stamped with its tick but
+    # sent a moment later on a busy host (LAG): it may see a change just before its tick's stamp.
+    start, end = _ts(killed[0].started), _ts(killed[0].finished)
+    f = sc.facts
+    assert f["killed_at"] - LAG <= start < f["first_killed"] + 1.0, (start - f["killed_at"], f)
+    assert f["down_at"] - LAG <= end < f["up_by"] + 1.0, (end - f["down_at"], f)
+    shortest, longest = f["down_at"] - f["first_killed"], f["up_by"] - f["killed_at"]
+    assert shortest - 1.0 < killed[0].value < longest + 1.0, (killed[0].value, shortest, longest)
     assert set(killed[0].details["services"]) == set(SERVICE_NAMES)
     failed = {name for w in sc.soak.windows() for name in w.details["failed_checks"]}
     assert {"uptime", "restarts"} <= failed
@@ -451,3 +478,26 @@ def test_a_locustfile_error_is_shown_as_locust_printed_it(stack: RunningStack, t
     assert "Locust exited at start" in result.stderr
     assert "RuntimeError: the locustfile is broken on purpose" in result.stderr  # Locust's own traceback
     assert result.stderr.count("Traceback") <= 1 and "launchgate/soak" not in result.stderr
+
+
+def test_a_locustfile_of_its_own_is_read_through_locusts_history_csv(stack: RunningStack, tmp_path: Path) -> None:
+    """No load/support.py: the soak ingests Locust's own _stats_history.csv instead."""
+    plain = tmp_path / "plain.py"
+    plain.write_text(textwrap.dedent("""
+        from locust import FastHttpUser, constant, task
+
+        class Reader(FastHttpUser):
+            wait_time = constant(0.2)
+
+            @task
+            def templates(self):
+                self.client.get("/api/email/templates")
+    """))
+    result = launchgate("soak", *soak_args(stack, tmp_path / "run", "20s", "--users", "2"), "--locustfile", str(plain),
+                        timeout=180)
+    assert result.returncode in (0, 1), result.stderr  # judged (latency may be what it is): not an error
+    conn = sqlite3.connect(tmp_path / "run" / "soak.sqlite")
+    requests = conn.execute("SELECT SUM(requests) FROM load_seconds").fetchone()[0]
+    conn.close()
+    assert requests and requests > 20
+    assert not (tmp_path / "run" / "locust" / "part-1_seconds.jsonl").exists()

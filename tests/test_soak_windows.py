@@ -357,3 +357,30 @@ def test_live_window_verdicts_are_judged_as_windows_close() -> None:
     assert (snap["windows_closed"], snap["windows_failed"]) == (3, 1)
     assert snap["window"].index == 3 and snap["uptime"] == 1.0  # type: ignore[attr-defined]
     assert live.recent(T0 + 34)[0] == 0.0
+
+
+def test_locusts_own_history_csv_is_ingested_when_there_is_no_seconds_file(tmp_path: Path) -> None:
+    """A locustfile that does not use load/support.py: Locust's _stats_history.csv, Aggregated rows only."""
+    history = tmp_path / "part-1_stats_history.csv"
+    header = ("Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,"
+              "100%,Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,"
+              "Total Min Response Time,Total Max Response Time,Total Average Content Size")
+
+    def row(ts: int, name: str, n: int, f: int, p95: str) -> str:
+        return f"{ts},3,GET,{name},5.0,0.0,40,50,60,70,80,{p95},100,110,120,130,140,{n},{f},40,42.0,5,140,100"
+
+    t = int(T0)
+    history.write_text("\n".join([header, row(t, "Aggregated", 0, 0, "N/A"), row(t + 1, "/x", 9, 0, "90"),
+                                  row(t + 1, "Aggregated", 12, 1, "90"), row(t + 2, "Aggregated", 30, 1, "120")])
+                       + "\n")
+    recorder = Recorder(tmp_path / DB_NAME).start()
+    live = Live(T0, 10)
+    feed = LoadFeed(recorder, live)
+    feed.add_part(1, history)
+    feed.poll()
+    feed.poll()
+    recorder.close()
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    rows = conn.execute("SELECT ts - ?, requests, failures, p95_ms FROM load_seconds ORDER BY ts", (T0,)).fetchall()
+    assert rows == [(0.0, 0, 0, 0.0), (1.0, 12, 1, 90.0), (2.0, 18, 0, 120.0)]
+    assert live.window.histogram[bucket_index(120)] == 18

@@ -9,6 +9,7 @@ ingests into soak.sqlite, remembering its offset in the same transaction as the 
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ from typing import Any
 from launchgate.soak.errors import SoakError
 from launchgate.soak.live import Live
 from launchgate.soak.store import BUCKETS, Recorder, Row, meta_row
+from launchgate.soak.windows import bucket_index
 from launchgate.stack import procs
 
 PLAN_ENV = "LAUNCHGATE_LOAD"
@@ -62,6 +64,14 @@ class LoadGenerator:
         return Path(f"{self.prefix}_seconds.jsonl")
 
     @property
+    def history_file(self) -> Path:
+        """Locust's own per-second history (Aggregated row): ingested when the locustfile writes no seconds file."""
+        return Path(f"{self.prefix}_stats_history.csv")
+
+    def stats_source(self) -> Path:
+        return self.seconds_file if self.seconds_file.exists() or not self.history_file.exists() else self.history_file
+
+    @property
     def log(self) -> Path:
         return Path(f"{self.prefix}.log")
 
@@ -96,9 +106,14 @@ class LoadGenerator:
     def _await_first_second(self) -> None:
         """Up when the locustfile writes its first line; a Locust that exits first failed to start."""
         deadline = time.monotonic() + START_TIMEOUT_S
+        history_since: float | None = None
         while time.monotonic() < deadline:
             if self.seconds_file.exists() and self.seconds_file.stat().st_size > 0:
                 return
+            if history_since is None and self._history_rows():
+                history_since = time.monotonic()
+            if history_since is not None and not self.seconds_file.exists() and time.monotonic() - history_since > 3:
+                return  # no load/support.py in this locustfile: Locust's own history CSV it is
             if not self.alive():
                 self.kill()
                 raise SoakError(f"Locust exited at start ({self.locustfile.name}); it printed:\n"
@@ -107,6 +122,9 @@ class LoadGenerator:
         self.kill()
         raise SoakError(f"Locust wrote no statistics within {START_TIMEOUT_S:.0f} s; it printed:\n"
                         f"{procs.tail(self.log, 30)}")
+
+    def _history_rows(self) -> bool:
+        return self.history_file.exists() and self.history_file.read_bytes().count(b"\n") >= 2
 
     def pid(self) -> int | None:
         return procs.read_pid(self.pidfiles()[0])
@@ -221,12 +239,11 @@ class LoadFeed:
         if end < 0:
             return
         rows: list[Row] = []
+        parse = _history_line(part.path) if part.path.suffix == ".csv" else _json_line
         for raw in chunk[: end + 1].splitlines():
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                continue  # a torn line from a killed Locust: skipped, never half-read
-            rows.extend(self._rows(part, line))
+            line = parse(raw)
+            if line is not None:  # None: a header, a torn line from a killed Locust, or a row of one endpoint
+                rows.extend(self._rows(part, line))
         part.offset += end + 1
         state = {"path": str(part.path), "offset": part.offset, "n": part.n, "f": part.f, "last_ts": part.last_ts,
                  "flows": part.flows}
@@ -244,11 +261,13 @@ class LoadFeed:
             ts = part.last_ts + 0.001
         part.last_ts = ts
         part.flows = {str(k): [int(v[0]), int(v[1])] for k, v in (line.get("flows") or {}).items()}
-        histogram = [0] * BUCKETS
-        for key, count in (line.get("h") or {}).items():
-            histogram[min(int(key), BUCKETS - 1)] += int(count)
         rps, fps = float(line.get("rps", 0.0)), float(line.get("fps", 0.0))
         p50, p95 = float(line.get("p50", 0.0)), float(line.get("p95", 0.0))
+        histogram = [0] * BUCKETS
+        if line.get("h") is None:  # Locust's history CSV: this second's requests at its (cumulative) p95
+            histogram[bucket_index(p95)] += dn
+        for key, count in (line.get("h") or {}).items():
+            histogram[min(int(key), BUCKETS - 1)] += int(count)
         users = int(line.get("users", 0))
         self.live.add_load(ts, dn, df, rps, users, p95, histogram)
         rows: list[Row] = [("load_seconds", (ts, part.number, users, dn, df, rps, fps, p50, p95, *histogram)),
@@ -259,3 +278,48 @@ class LoadFeed:
             rows.append(("samples", ("p95_ms", "load", ts, p95)))
             rows.append(("samples", ("p50_ms", "load", ts, p50)))
         return rows
+
+
+def _json_line(raw: bytes) -> dict[str, Any] | None:
+    try:
+        line = json.loads(raw)
+    except ValueError:
+        return None
+    return line if isinstance(line, dict) and "ts" in line else None
+
+
+def _history_line(path: Path) -> Any:
+    """A parser of Locust's _stats_history.csv rows (the Aggregated ones) into the seconds-file shape.
+
+    Locust writes cumulative percentiles there (current ones only with --csv-full-history, whose size grows with
+    every endpoint), so each second's requests are put in the bucket of that cumulative p95: window p95s from
+    this source are approximate. load/support.py's seconds file is exact, and preferred when it exists.
+    """
+    with path.open(newline="") as fh:
+        header = next(csv.reader(fh), [])
+    column = {name: i for i, name in enumerate(header)}
+    needed = ("Timestamp", "User Count", "Name", "Requests/s", "Failures/s", "50%", "95%", "Total Request Count",
+              "Total Failure Count")
+    if not all(n in column for n in needed):
+        return lambda _raw: None
+
+    def parse(raw: bytes) -> dict[str, Any] | None:
+        try:
+            row = next(csv.reader([raw.decode()]))
+            if row[column["Name"]] != "Aggregated" or row[0] == "Timestamp":
+                return None
+            return {"ts": int(row[column["Timestamp"]]), "users": int(row[column["User Count"]]),
+                    "n": int(row[column["Total Request Count"]]), "f": int(row[column["Total Failure Count"]]),
+                    "rps": _number(row[column["Requests/s"]]), "fps": _number(row[column["Failures/s"]]),
+                    "p50": _number(row[column["50%"]]), "p95": _number(row[column["95%"]]), "h": None}
+        except (ValueError, IndexError, UnicodeDecodeError):
+            return None
+
+    return parse
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0  # "N/A" before the first request

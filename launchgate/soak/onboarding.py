@@ -69,7 +69,7 @@ def _run(run_dir: Path, options: OnboardOptions, plan: dict[str, object], target
     stop = threading.Event()
     try:
         loadgen.start()
-        feed.add_part(loadgen.part, loadgen.seconds_file)
+        feed.add_part(loadgen.part, loadgen.stats_source())
         with Progress(plain_every=10.0, label="onboard") as progress:
             while True:
                 attempted, failed = feed.flows().get(FLOW, [0, 0])

@@ -267,7 +267,7 @@ def _drive(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabili
         live = Live(state.start, state.window_s, judge=_judge(bounds))
         feed = LoadFeed(recorder, live, stored_parts)
         if loadgen is not None:
-            feed.add_part(loadgen.part, loadgen.seconds_file)
+            feed.add_part(loadgen.part, loadgen.stats_source())
         feed.start()
         ended = state.end
         if time.time() < state.end:
