@@ -119,6 +119,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     features_dir = Path(args.features_dir) if args.features_dir else None
     if features_dir is not None and not features_dir.is_dir():
         raise UsageError(f"--features-dir {args.features_dir}: no such directory")
+    extra = list(args.pytest_args)
+    if args.soak:
+        soak = _run_dir(args.soak, args.reports_dir)
+        if not (soak / "evidence").is_dir():
+            raise UsageError(f"--soak {args.soak}: not a finished soak run directory (no evidence/ in {soak})")
+        extra.append(f"--soak-run={soak.resolve()}")
     if not target.managed:
         from launchgate.bdd.session import check_reachable
         from launchgate.drivers.errors import DriverError
@@ -131,7 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"launchgate: running the gate suite against {target.name} into {run_dir}")
     # pytest runs from the project root: a profile given by its path travels as an absolute one.
     target_arg = str(target.path.resolve()) if args.target.endswith(".toml") else args.target
-    run_features(target_arg, run_dir, args.port_base, args.pytest_args, features_dir)
+    run_features(target_arg, run_dir, args.port_base, extra, features_dir)
     return report_command(run_dir, Path(args.gates_file), gates)
 
 
@@ -207,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port-base", type=int, help="port base of the reference stack the run starts")
     run.add_argument("--faults", default="", help="fault switches for the reference stack (a demonstration)")
     run.add_argument("--features-dir", help="run the feature files of this directory instead of features/")
+    run.add_argument("--soak", metavar="RUN", help="a finished soak run (directory or id) the stability criteria read")
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     run.set_defaults(func=cmd_run)
 

@@ -47,7 +47,7 @@ def affected_features(criteria: Iterable[str], features_dir: Path = PROJECT_ROOT
 
 
 def run_suite(
-    fault: str | None, run_dir: Path, port_base: int, features: list[str] | None = None, timeout: float = 600
+    fault: str | None, run_dir: Path, port_base: int, features: list[str] | None = None, timeout: float = 1200
 ) -> SuiteOutcome:
     """The gate suite (or the given feature files) against a reference stack with `fault` switched on."""
     env = {**os.environ, "LAUNCHGATE_FAULTS": fault or ""}

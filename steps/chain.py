@@ -7,7 +7,6 @@ How many campaigns and proposals the Closed Beta needs comes from gates.yaml, th
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any
 
 from pytest_bdd import given, then, when
@@ -18,21 +17,12 @@ from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
 from launchgate.drivers.chain import ChainDriver, ChainError
 from launchgate.drivers.governance import GovernanceDriver, proposal_body
 from launchgate.drivers.mail import MailSink
-from launchgate.gates.loader import load_gates
-from launchgate.runner import PROJECT_ROOT
 from steps.campaigns import recipients_for
+from steps.common import required
 
-GATES_FILE = PROJECT_ROOT / "gates.yaml"
 REHEARSAL_VOTERS = ("ceo", "cfo")
 RECIPIENTS_PER_CAMPAIGN = 2  # two, so that a dropped email still leaves one in the mailbox to recompute
 PAGE = 100
-
-
-def required(criterion_id: str) -> int:
-    """The count a Closed Beta criterion asks for, read from gates.yaml."""
-    criterion = load_gates(GATES_FILE).criterion(criterion_id)
-    assert criterion is not None, f"gates.yaml has no criterion {criterion_id}"
-    return math.ceil(criterion.pass_.value)
 
 
 def _sink(target: TargetSession) -> MailSink:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
 from pytest_bdd import given
 
 from launchgate.bdd.session import TargetSession
+from launchgate.gates.loader import load_gates
+from launchgate.gates.model import Criterion
+from launchgate.runner import PROJECT_ROOT
+
+GATES_FILE = PROJECT_ROOT / "gates.yaml"
 
 
 @pytest.fixture
@@ -25,3 +31,15 @@ def context() -> dict[str, Any]:
 def target_is_reachable(target: TargetSession) -> None:
     # The session already refused to start against an unreachable target; this names the precondition.
     assert target.target.services
+
+
+def gate_criterion(criterion_id: str) -> Criterion:
+    """A criterion of gates.yaml, the only home of thresholds: steps ask it how much is enough."""
+    criterion = load_gates(GATES_FILE).criterion(criterion_id)
+    assert criterion is not None, f"gates.yaml has no criterion {criterion_id}"
+    return criterion
+
+
+def required(criterion_id: str) -> int:
+    """The count a criterion asks for (its pass threshold, rounded up)."""
+    return math.ceil(gate_criterion(criterion_id).pass_.value)

@@ -44,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=int(os.environ.get("LAUNCHGATE_PORT_BASE", DEFAULT_PORT_BASE)),
         help="port base of the reference stack the session starts",
     )
+    group.addoption("--soak-run", default=os.environ.get("LAUNCHGATE_SOAK_RUN"),
+                    help="a finished `launchgate soak` run directory whose evidence the stability scenarios read")
 
 
 def pytest_configure(config: pytest.Config) -> None:

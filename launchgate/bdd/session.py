@@ -21,6 +21,7 @@ from launchgate.drivers.governance import GovernanceDriver
 from launchgate.drivers.http import ApiClient
 from launchgate.drivers.identity import IdentityDriver
 from launchgate.drivers.mail import MailSink
+from launchgate.drivers.social import PostizReader, SocialDriver
 from launchgate.gates.evidence import EvidenceWriter
 from launchgate.stack.layout import DEFAULT_PORT_BASE, SERVICE_NAMES
 from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
@@ -114,6 +115,23 @@ class TargetSession:
 
     def governance(self, role: str | None = "admin") -> GovernanceDriver:
         return GovernanceDriver(self.api("governance", role))
+
+    def social(self, role: str | None = "admin") -> SocialDriver:
+        self.require("social", "it has no social posting API")
+        return SocialDriver(self.api("social", role))
+
+    def postiz(self) -> PostizReader:
+        """Postiz's own API, with the key the target posts with: the stack's, else the variable [auth]
+        postiz_key_env names. Inconclusive without a Postiz service or a key."""
+        if "postiz" not in self.target.services:
+            inconclusive(f"target {self.name} names no Postiz service: what it published cannot be checked there")
+        key = self.stack.secrets.postiz_api_key if self.stack is not None else self.target.env_secret("postiz_key_env")
+        if not key:
+            inconclusive(f"no Postiz API key: set the variable that [auth] postiz_key_env names in "
+                         f"{self.target.path.name}")
+        reader = PostizReader(self.service_url("postiz"), key)
+        self._clients.append(reader.api)
+        return reader
 
     def member_campaigns(self, name: str) -> CampaignsDriver:
         """Campaigns as member `name`, who signs up and verifies their email for real on first use."""

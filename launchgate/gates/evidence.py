@@ -66,6 +66,14 @@ class EvidenceWriter:
     def run_id(self) -> str:
         return self.run_dir.name
 
+    def claim(self) -> bool:
+        """Creates the stream if nobody has: True for the one caller (scenario, xdist worker) who should fill it."""
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            return False
+        return True
+
     def write(self, record: Evidence) -> None:
         line = (record.to_json() + "\n").encode()
         with self._lock:

@@ -92,7 +92,20 @@ def import_feedback(
         raise FeedbackFileError(f"invited testers must be a positive number, found {testers}")
     answers, rejected = parse_feedback(file)
     result = FeedbackImport(source=file, accepted=answers, rejected=rejected, invited=testers)
-    writer = EvidenceWriter(Path(run_dir), "feedback")
+    writer = write_answers(answers, Path(run_dir), "feedback", criterion, target, file.name)
+    gate = criterion.split(".", 1)[0]
+    if testers is not None:
+        writer.write(Evidence(run=writer.run_id, kind="measurement", name=INVITED_NAME, outcome="passed",
+                              criterion=criterion, gate=gate, value=float(testers), unit="testers", target=target,
+                              details={"source": file.name}))
+    result.evidence_file = writer.path
+    return result
+
+
+def write_answers(answers: list[Answer], run_dir: Path, stream: str, criterion: str, target: str,
+                  source: str) -> EvidenceWriter:
+    """One `feedback` record per answer (the scorer keeps each tester's latest)."""
+    writer = EvidenceWriter(run_dir, stream)
     gate = criterion.split(".", 1)[0]
     for answer in answers:
         when = answer.date or now_iso()
@@ -104,14 +117,9 @@ def import_feedback(
             started=when, finished=when, target=target,
             details={"tester": answer.tester, "rating": answer.rating if answer.rating is not None
                      else ("yes" if answer.positive else "no"), "positive": answer.positive,
-                     "comment": answer.comment, "date": answer.date, "source": file.name, "line": answer.line},
+                     "comment": answer.comment, "date": answer.date, "source": source, "line": answer.line},
         ))
-    if testers is not None:
-        writer.write(Evidence(run=writer.run_id, kind="measurement", name=INVITED_NAME, outcome="passed",
-                              criterion=criterion, gate=gate, value=float(testers), unit="testers", target=target,
-                              details={"source": file.name}))
-    result.evidence_file = writer.path
-    return result
+    return writer
 
 
 def parse_feedback(file: Path) -> tuple[list[Answer], list[RejectedRow]]:

@@ -7,6 +7,7 @@ number reconciles with what GET /api/email/campaigns shows the same caller.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -39,37 +40,38 @@ def _ratio(part: int | float, whole: int | float) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
+STREAM_ROWS = 500  # campaigns read per batch: the dashboard's memory stays flat however many there are
+
+
 def dashboard(s: Session, owner: str | None, time_range: str, drift: bool) -> dict[str, Any]:
-    """`owner` None means every campaign (admin or service caller)."""
+    """`owner` None means every campaign (admin or service caller).
+
+    Counts come from SQL aggregates and the campaigns' JSON fields are streamed in batches, so neither time nor
+    memory holds every row at once: the dashboard is read all through a 72-hour soak while campaigns pile up.
+    """
     window = TIME_RANGES[time_range]
     since = now() - window if window else None
 
-    q = select(Campaign)
-    if owner is not None:
-        q = q.where(Campaign.owner_id == owner)
-    if since is not None:
-        q = q.where(Campaign.created_at >= since)
-    campaigns = s.scalars(q).all()
-    ids = [c.id for c in campaigns]
-    deliveries = s.scalars(select(Delivery).where(Delivery.campaign_id.in_(ids))).all() if ids else []
-    approvals = s.scalars(select(Approval).where(Approval.campaign_id.in_(ids))).all() if ids else []
-    eq = select(SingleEmail)
-    if owner is not None:
-        eq = eq.where(SingleEmail.owner_id == owner)
-    if since is not None:
-        eq = eq.where(SingleEmail.created_at >= since)
-    singles = s.scalars(eq).all()
+    def scoped(query: Select[Any], table: Any) -> Select[Any]:
+        if owner is not None:
+            query = query.where(table.owner_id == owner)
+        return query.where(table.created_at >= since) if since is not None else query
 
-    statuses = Counter(c.status for c in campaigns)
-    campaign_delivered = sum(1 for d in deliveries if d.status == "delivered")
-    campaign_failed = sum(1 for d in deliveries if d.status == "failed")
-    single_delivered = sum(1 for e in singles if e.status == "delivered")
-    single_failed = sum(1 for e in singles if e.status == "failed")
+    ids = scoped(select(Campaign.id), Campaign)
+    statuses = Counter(dict(s.execute(scoped(select(Campaign.status, func.count()), Campaign)
+                                      .group_by(Campaign.status)).all()))
+    delivery_counts = Counter(dict(s.execute(select(Delivery.status, func.count())
+                                             .where(Delivery.campaign_id.in_(ids)).group_by(Delivery.status)).all()))
+    single_counts = Counter(dict(s.execute(scoped(select(SingleEmail.status, func.count()), SingleEmail)
+                                           .group_by(SingleEmail.status)).all()))
+    campaign_delivered, campaign_failed = delivery_counts["delivered"], delivery_counts["failed"]
+    single_delivered, single_failed = single_counts["delivered"], single_counts["failed"]
     delivered, failed = campaign_delivered + single_delivered, campaign_failed + single_failed
+    stats = _campaign_stats(s, scoped(select(*STREAMED), Campaign))
     overview: dict[str, Any] = {
         "timeRange": time_range,
         "since": iso(since),
-        "totalCampaigns": len(campaigns),
+        "totalCampaigns": sum(statuses.values()),
         "completedCampaigns": statuses["completed"],
         "executingCampaigns": statuses["executing"],
         "pendingApprovalCampaigns": statuses["pending_approval"],
@@ -81,46 +83,14 @@ def dashboard(s: Session, owner: str | None, time_range: str, drift: bool) -> di
         "singleEmailsDelivered": single_delivered,
         "emailsFailed": failed,
         "totalEmails": delivered + failed,
-        "recipientsTargeted": sum(len(c.final_recipients or []) for c in campaigns),
+        "recipientsTargeted": stats.recipients,
         "deliveryRate": _ratio(delivered, delivered + failed),
     }
     if drift:  # the analytics-drift fault: the overview no longer matches the records
         for key in ("totalCampaigns", "completedCampaigns", "emailsDelivered"):
             overview[key] += 1
 
-    per_agent: dict[str, dict[str, Any]] = {}
-    for a in approvals:
-        row = per_agent.setdefault(
-            a.agent,
-            {
-                "role": a.role,
-                "reviews": 0,
-                "approved": 0,
-                "rejected": 0,
-                "pending": 0,
-                "cancelled": 0,
-                "recommendedReject": 0,
-                "humanDecisions": 0,
-            },
-        )
-        row["reviews"] += 1
-        row[a.status] += 1
-        row["recommendedReject"] += a.recommendation == "reject"
-        row["humanDecisions"] += a.decided_by_role not in (None, "agent")
-    for row in per_agent.values():
-        row["approvalRate"] = _ratio(row["approved"], row["approved"] + row["rejected"])
-
-    estimated = sum(float((c.cost_estimate or {}).get("estimatedCostUsd") or 0) for c in campaigns)
-    budget = sum(float((c.cost_estimate or {}).get("budgetUsd") or 0) for c in campaigns)
-    removed = sum(
-        len(o.get("details", {}).get("removed", []))
-        for c in campaigns
-        for o in (c.optimizations or [])
-        if o["kind"] in ("dedupe-recipients", "drop-invalid-addresses")
-    )
-    applied = Counter(o["kind"] for c in campaigns for o in (c.optimizations or []) if o["applied"])
-    dao = [c for c in campaigns if c.requires_dao]
-    segments = {r.get("segment") for c in campaigns for r in (c.final_recipients or []) if r.get("segment")}
+    per_agent, reviews = _agent_performance(s, ids)
     return {
         "overview": overview,
         "agentPerformance": {
@@ -130,33 +100,93 @@ def dashboard(s: Session, owner: str | None, time_range: str, drift: bool) -> di
             "cloApprovals": per_agent.get("clo_sage", {}).get("approved", 0),
         },
         "costOptimization": {
-            "estimatedCostUsd": round(estimated, 6),
-            "budgetUsd": round(budget, 6),
-            "projectedSavingsUsd": round(max(budget - estimated, 0.0), 6),
-            "costPerDeliveredEmailUsd": round(estimated / campaign_delivered, 6) if campaign_delivered else None,
-            "recipientsRemoved": removed,
+            "estimatedCostUsd": round(stats.estimated, 6),
+            "budgetUsd": round(stats.budget, 6),
+            "projectedSavingsUsd": round(max(stats.budget - stats.estimated, 0.0), 6),
+            "costPerDeliveredEmailUsd": round(stats.estimated / campaign_delivered, 6) if campaign_delivered else None,
+            "recipientsRemoved": stats.removed,
         },
         "daoGovernance": {
-            "campaignsRequiringDAO": len(dao),
-            "proposalsCreated": sum(1 for c in dao if c.dao_proposal_id),
-            "proposalsExecuted": sum(1 for c in dao if c.dao_status == "executed"),
-            "proposalsRejected": sum(1 for c in dao if c.dao_status == "rejected"),
-            "awaitingVote": sum(1 for c in dao if c.stage in ("dao_submit", "dao_vote")),
+            "campaignsRequiringDAO": stats.dao,
+            "proposalsCreated": stats.proposals,
+            "proposalsExecuted": stats.dao_statuses["executed"],
+            "proposalsRejected": stats.dao_statuses["rejected"],
+            "awaitingVote": stats.awaiting_vote,
         },
         "cognitiveOptimizations": {
-            "campaignsOptimized": sum(1 for c in campaigns if c.optimizations),
-            "appliedByKind": dict(sorted(applied.items())),
-            "totalApplied": sum(applied.values()),
+            "campaignsOptimized": stats.optimized,
+            "appliedByKind": dict(sorted(stats.applied.items())),
+            "totalApplied": sum(stats.applied.values()),
         },
         "spatialVisualization": {
             "universeNodes": delivered,
-            "engagementClusters": len(segments),
-            "agentCoordinationFlows": len(approvals),
-            "costOptimizationPaths": sum(
-                1 for c in campaigns if float((c.cost_estimate or {}).get("projectedSavingsUsd") or 0) > 0
-            ),
+            "engagementClusters": len(stats.segments),
+            "agentCoordinationFlows": reviews,
+            "costOptimizationPaths": stats.saving,
         },
     }
+
+
+STREAMED = (Campaign.requires_dao, Campaign.dao_proposal_id, Campaign.dao_status, Campaign.stage,
+            Campaign.final_recipients, Campaign.optimizations, Campaign.cost_estimate)
+
+
+@dataclass
+class _CampaignStats:
+    recipients: int = 0
+    estimated: float = 0.0
+    budget: float = 0.0
+    removed: int = 0
+    saving: int = 0
+    optimized: int = 0
+    dao: int = 0
+    proposals: int = 0
+    awaiting_vote: int = 0
+    dao_statuses: Counter[str | None] = field(default_factory=Counter)
+    applied: Counter[str] = field(default_factory=Counter)
+    segments: set[str] = field(default_factory=set)
+
+
+def _campaign_stats(s: Session, query: Select[Any]) -> _CampaignStats:
+    st = _CampaignStats()
+    for requires_dao, proposal_id, dao_status, stage, recipients, optimizations, cost in s.execute(
+        query.execution_options(yield_per=STREAM_ROWS)
+    ):
+        recipients, optimizations, cost = recipients or [], optimizations or [], cost or {}
+        st.recipients += len(recipients)
+        st.segments.update(r["segment"] for r in recipients if r.get("segment"))
+        st.estimated += float(cost.get("estimatedCostUsd") or 0)
+        st.budget += float(cost.get("budgetUsd") or 0)
+        st.saving += float(cost.get("projectedSavingsUsd") or 0) > 0
+        st.optimized += bool(optimizations)
+        for o in optimizations:
+            if o["kind"] in ("dedupe-recipients", "drop-invalid-addresses"):
+                st.removed += len(o.get("details", {}).get("removed", []))
+            if o["applied"]:
+                st.applied[o["kind"]] += 1
+        if requires_dao:
+            st.dao += 1
+            st.proposals += proposal_id is not None
+            st.dao_statuses[dao_status] += 1
+            st.awaiting_vote += stage in ("dao_submit", "dao_vote")
+    return st
+
+
+def _agent_performance(s: Session, ids: Any) -> tuple[dict[str, dict[str, Any]], int]:
+    """Per agent: reviews by status, rejections it recommended, and decisions taken by a human."""
+    columns = (Approval.agent, Approval.role, Approval.status, Approval.recommendation, Approval.decided_by_role)
+    rows = s.execute(select(*columns, func.count()).where(Approval.campaign_id.in_(ids)).group_by(*columns)).all()
+    per_agent: dict[str, dict[str, Any]] = {}
+    for agent, role, status, recommendation, decided_by_role, count in rows:
+        row = per_agent.setdefault(agent, {"role": role, "reviews": 0, "approved": 0, "rejected": 0, "pending": 0,
+                                           "cancelled": 0, "recommendedReject": 0, "humanDecisions": 0})
+        row["reviews"] += count
+        row[status] += count
+        row["recommendedReject"] += count if recommendation == "reject" else 0
+        row["humanDecisions"] += count if decided_by_role not in (None, "agent") else 0
+    for row in per_agent.values():
+        row["approvalRate"] = _ratio(row["approved"], row["approved"] + row["rejected"])
+    return per_agent, sum(r["reviews"] for r in per_agent.values())
 
 
 def visible_approvals(query: Select[Any], role: str, user_id: str) -> Select[Any]:

@@ -103,6 +103,7 @@ class ApprovalAlreadyDecided(Exception):
 class Faults:
     drop_email: bool = False
     ignore_agent_rules: bool = False
+    skip_dao_vote: bool = False
 
 
 def utc_iso() -> str:
@@ -129,7 +130,7 @@ class Workflow:
         self.agents = agents
         self.log = log
         self.governance = governance or GovernanceClient(config)
-        self.faults = Faults(config.fault("drop-email"), config.fault("agent-rules-ignored"))
+        self.faults = Faults(*(config.fault(f) for f in ("drop-email", "agent-rules-ignored", "dao-bypass")))
         self.smtp_host, self.smtp_port = "127.0.0.1", config.ports.smtp
         # The app installs the chain anchor (anchoring.make_anchor_hook); tests may replace it.
         self.anchor_delivery: AnchorHook = no_anchor
@@ -418,7 +419,10 @@ class Workflow:
             if c is None or c.stage != DAO_SUBMIT:
                 return
             c.dao_status, c.dao_error, c.dao_checked_at = str(proposal.get("status")), None, now()
-            self._set_stage(s, c, DAO_VOTE, f"DAO proposal {proposal_id} submitted; awaiting the vote")
+            if self.faults.skip_dao_vote:  # the dao-bypass fault: delivered while the vote is still open
+                self._schedule_or_start(s, c)
+            else:
+                self._set_stage(s, c, DAO_VOTE, f"DAO proposal {proposal_id} submitted; awaiting the vote")
         self._recovered(campaign_id)
         self._later(campaign_id, DAO_POLL_S)
 

@@ -40,6 +40,7 @@ class PostBody(BaseModel):
 def build_social_router(config: ServiceConfig, db: Database, vault: KeyVault, postiz: PostizClient) -> APIRouter:
     router = APIRouter()
     default_key = config.service_keys.get("postiz", "")
+    skip_publish = config.fault("social-unpublished")
 
     def postiz_key(user_id: str) -> tuple[str, str]:
         """The user's own Postiz key if they connected one, else the stack's key: (key, source)."""
@@ -97,7 +98,8 @@ def build_social_router(config: ServiceConfig, db: Database, vault: KeyVault, po
             if not postiz_id:
                 raise PostizError("POST /posts", 200, "answer has no post id")
             post.postiz_id = postiz_id
-            postiz.publish(key, postiz_id)
+            if not skip_publish:  # the social-unpublished fault: left a draft on Postiz, reported published
+                postiz.publish(key, postiz_id)
         except PostizError as exc:
             _finish(db, post, "failed", error=str(exc))
             raise HTTPException(502, str(exc)) from exc

@@ -1,0 +1,128 @@
+"""Steps that read what load produced: a soak's windowed verdicts and uptime (alpha.stability, beta.uptime)
+and the onboarding rehearsal (launch.users-onboarded).
+
+A soak lasts hours on staging, so a gate run does not start one: it reads a finished soak named with
+`--soak-run` (`launchgate run --soak RUN`, or LAUNCHGATE_SOAK_RUN) and brings its evidence into this run.
+Onboarding 1,000 users takes about a minute on the reference stack, so the gate run does it itself, through
+`launchgate onboard` (Locust runs in a subprocess: it must never be imported into pytest).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_bdd import given, then, when
+
+from launchgate.bdd.evidence_plugin import inconclusive, note
+from launchgate.bdd.session import TargetSession
+from launchgate.gates.evidence import Evidence
+from launchgate.gates.evidence_import import EvidenceImportError, import_run
+from launchgate.gates.formatting import fmt_duration
+from launchgate.runner import PROJECT_ROOT
+from steps.common import gate_criterion, required
+
+ONBOARD_TIMEOUT_S = 900  # the hard bound of one rehearsal, stack start excluded
+
+
+def _one(records: list[Evidence], name: str) -> Evidence | None:
+    return next((r for r in reversed(records) if r.name == name), None)
+
+
+# -- the soak ------------------------------------------------------------------------------------------------
+@given("the soak run the harness was pointed to")
+def soak_run(target: TargetSession, context: dict[str, Any], pytestconfig: pytest.Config,
+             request: pytest.FixtureRequest) -> None:
+    named = pytestconfig.getoption("--soak-run")
+    if not named:
+        inconclusive("no soak was named: run `launchgate soak --target T --duration 72h`, then pass its run "
+                     "directory with `launchgate run --soak RUN` (or LAUNCHGATE_SOAK_RUN)")
+    source = Path(named).expanduser().resolve()
+    try:
+        context["imported"] = imported = import_run(source, target.run_dir, "soak-import")
+    except EvidenceImportError as exc:
+        raise AssertionError(str(exc)) from None
+    summary = _one(imported.records, "soak.summary")
+    assert summary is not None, f"{source} has no soak.summary record: the soak did not finish its analysis"
+    if summary.target != target.name:
+        inconclusive(f"the soak in {source} ran against {summary.target}, not {target.name}")
+    context["soak"] = summary
+    note(request, f"soak {source.name}: {summary.details.get('windows')} windows over "
+                  f"{fmt_duration(summary.details.get('observed_s'))} observed")
+    if imported.bad:
+        note(request, f"{len(imported.bad)} unreadable evidence line(s) in the soak, first "
+                      f"{imported.bad[0].path.name}:{imported.bad[0].line}")
+
+
+def _long_enough(context: dict[str, Any], criterion_id: str) -> None:
+    """A soak shorter than the criterion's min_duration decides nothing: inconclusive, however good it was."""
+    needed = gate_criterion(criterion_id).min_duration
+    observed = float(context["soak"].details.get("observed_s") or 0.0)
+    if needed and observed < needed:
+        inconclusive(f"the soak observed {fmt_duration(observed)} of the {fmt_duration(needed)} "
+                     f"{criterion_id} asks for")
+
+
+@then("every analysis window of the soak passed its checks")
+def every_window_passed(context: dict[str, Any]) -> None:
+    windows = [r for r in context["imported"].records if r.name.startswith("soak.window.")]
+    assert windows, "the soak recorded no analysis window"
+    failed = [f"window {w.details.get('window')} ({', '.join(w.details.get('failed_checks') or [])})"
+              for w in windows if w.outcome == "failed"]
+    assert not failed, f"{len(failed)} of {len(windows)} windows failed: {'; '.join(failed[:5])}"
+    summary = context["soak"]
+    assert summary.outcome == "passed", f"the soak ended {summary.outcome}: {summary.details.get('aborted') or ''}"
+
+
+@then("the soak lasted as long as the Internal Alpha asks")
+def soak_long_enough(context: dict[str, Any]) -> None:
+    _long_enough(context, "alpha.stability")
+
+
+@then("the probes found every service up as much of the time as the Closed Beta asks")
+def uptime_met(context: dict[str, Any]) -> None:
+    summary = context["soak"]
+    uptime, probes = summary.details.get("uptime"), summary.details.get("probes")
+    assert uptime is not None and probes, "the soak's probes measured no uptime"
+    bar = gate_criterion("beta.uptime").pass_
+    assert bar.holds(float(uptime)), f"the probes found the system up {float(uptime):.4%} of {probes} probes, " \
+                                     f"the Closed Beta asks {bar.text()}"
+    _long_enough(context, "beta.uptime")
+
+
+# -- the onboarding rehearsal ------------------------------------------------------------------------------------
+@when("the harness onboards as many new users as the Public Launch requires")
+def onboard_users(target: TargetSession, context: dict[str, Any], request: pytest.FixtureRequest) -> None:
+    target.require("identity", "new users cannot sign up")
+    users = required("launch.users-onboarded")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    run_dir = target.run_dir / "artifacts" / f"onboarding-{worker}"
+    args = [sys.executable, "-m", "launchgate", "onboard", "--target", str(target.target.path),
+            "--users", str(users), "--run-dir", str(run_dir), "--timeout", f"{ONBOARD_TIMEOUT_S}s"]
+    if target.stack is not None:
+        args += ["--port-base", str(target.stack.options.port_base), "--stack-dir", str(target.stack.state_dir)]
+    proc = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=ONBOARD_TIMEOUT_S + 120,
+                          env={**os.environ, "CI": "1"})
+    said = [line.removeprefix("launchgate: ") for line in proc.stderr.splitlines() if line.startswith("launchgate: ")]
+    if proc.returncode == 2 and said and "cannot onboard users" in said[-1]:
+        inconclusive(said[-1])
+    assert proc.returncode in (0, 1), f"launchgate onboard exited {proc.returncode}: {said[-1] if said else ''}" \
+                                      f"{proc.stderr[-600:] if not said else ''}"
+    imported = import_run(run_dir, target.run_dir, f"onboarding-{worker}")
+    context.update(onboarded=_one(imported.records, "onboarding.users"), users=users)
+    note(request, f"onboarding run: {run_dir.relative_to(target.run_dir)}")
+
+
+@then("each of them signed up, verified their address from the mail, logged in and created a first campaign")
+def all_onboarded(context: dict[str, Any]) -> None:
+    record: Evidence | None = context["onboarded"]
+    assert record is not None, "the onboarding run wrote no onboarding.users record"
+    d = record.details
+    assert record.value is not None and record.value >= context["users"], (
+        f"{record.value:.0f} of {context['users']} users were onboarded ({d.get('failed')} failed, "
+        f"{d.get('not_started')} not started)"
+    )
