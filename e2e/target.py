@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 
-from launchgate.bdd.session import ROLE_EMAILS, check_reachable, shift_ports
+from launchgate.bdd.session import ROLE_EMAILS, check_reachable
 from launchgate.drivers.errors import DriverError, UnreachableError
 from launchgate.drivers.http import ApiClient
 from launchgate.drivers.mail import MailSink
-from launchgate.targets import Target
+from launchgate.targets import Target, shift_ports
 
 CONSOLE_PATH = "/console/login"
 

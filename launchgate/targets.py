@@ -5,12 +5,16 @@ Secrets never live in a profile: it names environment variables, read when neede
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from launchgate.stack.layout import PORT_SPAN
 
 TARGETS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "targets"
 API_AREAS = ("email", "governance", "identity", "social", "feedback")
@@ -294,3 +298,28 @@ class _Fields:
 
 
 _REQUIRED = object()
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def shift_ports(target: Target, port_base: int, span: int = PORT_SPAN) -> Target:
+    """A profile of a stack moved to another port base: every loopback URL on the profile's base + 0 .. span - 1
+    (the gateway's port is the base) moves to port_base + the same offset: services, APIs, the chain's RPC and
+    explorer links, Prometheus. Anything else stays where it is."""
+    gateway = target.services.get("gateway") or next(iter(target.services.values()))
+    old = urlsplit(gateway.url).port or 80
+
+    def move(url: str) -> str:
+        parts = urlsplit(url)
+        if parts.hostname in LOOPBACK and parts.port is not None and old <= parts.port < old + span:
+            return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{port_base + parts.port - old}"))
+        return url
+
+    services = {k: Service(s.name, move(s.url), s.health_path) for k, s in target.services.items()}
+    api = {k: move(v) for k, v in target.api.items()}
+    chain = target.chain and dataclasses.replace(target.chain, rpc=move(target.chain.rpc),
+                                                 explorer_tx_url=move(target.chain.explorer_tx_url))
+    monitoring = target.monitoring and dataclasses.replace(target.monitoring,
+                                                           prometheus=move(target.monitoring.prometheus))
+    return dataclasses.replace(target, services=services, api=api, chain=chain, monitoring=monitoring)

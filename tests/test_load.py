@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from launchgate.gates.evidence import read_evidence
-from launchgate.soak.target import SOAK_TASKS, load_plan, shift_ports
-from launchgate.targets import TargetError, load_target, parse_target
+from launchgate.soak.target import SOAK_TASKS, load_plan
+from launchgate.targets import TargetError, load_target, parse_target, shift_ports
 from tests.conftest import RunningStack
 
 ENV = {**os.environ, "CI": "1", "LAUNCHGATE_LOOPBACK_ONLY": "1"}
@@ -46,6 +46,8 @@ def test_a_moved_reference_stack_moves_every_route() -> None:
     assert target.load_url("social_post") == "http://127.0.0.1:26500/api/social/posts"
     assert str(target.load_url("mailbox")).startswith("http://127.0.0.1:26505/")
     assert target.chain is not None and target.chain.rpc == "http://127.0.0.1:26507"
+    assert target.chain.explorer_tx_url == "http://127.0.0.1:26500/explorer/tx/{tx}"
+    assert target.monitoring is not None and target.monitoring.prometheus == "http://127.0.0.1:26509"
 
 
 @pytest.mark.parametrize(("routes", "message"), [

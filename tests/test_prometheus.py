@@ -17,7 +17,6 @@ import httpx
 import pytest
 import yaml
 
-from launchgate.bdd.session import shift_ports
 from launchgate.drivers.errors import UnreachableError
 from launchgate.drivers.monitoring import metric_families
 from launchgate.drivers.prometheus import PrometheusClient, PrometheusQueryError
@@ -34,7 +33,7 @@ from launchgate.provision.prometheus import (
 )
 from launchgate.stack import procs
 from launchgate.stack.layout import SERVICE_NAMES, Ports
-from launchgate.targets import Monitoring, TargetError, load_target, parse_target
+from launchgate.targets import Monitoring, TargetError, load_target, parse_target, shift_ports
 from launchgate.waiting import wait_for
 from tests.conftest import RunningStack
 

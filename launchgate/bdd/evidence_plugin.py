@@ -13,13 +13,13 @@ from typing import Any, NoReturn
 import pytest
 
 from launchgate.bdd.outcomes import INCONCLUSIVE, inconclusive
-from launchgate.bdd.session import TargetSession, check_reachable, managed_stack, shift_ports
+from launchgate.bdd.session import TargetSession, check_reachable, managed_stack
 from launchgate.drivers.errors import DriverError
 from launchgate.gates.evidence import Evidence, EvidenceWriter, now_iso
 from launchgate.monitoring.slis import Window, record_window
 from launchgate.stack.layout import DEFAULT_PORT_BASE
 from launchgate.stack.procs import StackError
-from launchgate.targets import Target, TargetError, load_target
+from launchgate.targets import Target, TargetError, load_target, shift_ports
 
 GATE_TAGS = ("alpha", "beta", "launch", "preconditions")
 SCENARIO_KEY = pytest.StashKey[dict[str, Any]]()

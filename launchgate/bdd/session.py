@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
-import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,37 +21,15 @@ from launchgate.drivers.identity import IdentityDriver
 from launchgate.drivers.mail import MailSink
 from launchgate.drivers.social import PostizReader, SocialDriver
 from launchgate.gates.evidence import EvidenceWriter
-from launchgate.stack.layout import DEFAULT_PORT_BASE, SERVICE_NAMES
+from launchgate.stack.layout import SERVICE_NAMES
 from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
-from launchgate.targets import Chain, Service, Target
+from launchgate.targets import Chain, Target
 
 if TYPE_CHECKING:
     from launchgate.drivers.chain import ChainDriver
 
 VOTERS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "seed" / "voters.yml"
 ROLE_EMAILS = {role: f"{role}@371os.local" for role in ("admin", "ceo", "cfo", "clo")}
-
-
-def shift_ports(target: Target, port_base: int) -> Target:
-    """The reference profile's URLs moved from the default port base to `port_base`."""
-    delta = port_base - DEFAULT_PORT_BASE
-    if delta == 0:
-        return target
-
-    def move(url: str) -> str:
-        return re.sub(r":(\d+)", lambda m: f":{int(m.group(1)) + delta}", url, count=1)
-
-    services = {n: Service(n, move(s.url), s.health_path) for n, s in target.services.items()}
-    api = {area: move(url) for area, url in target.api.items()}
-    chain = None
-    if target.chain is not None:
-        explorer = target.chain.explorer_tx_url
-        explorer = move(explorer) if explorer.startswith("http://127.0.0.1:") else explorer
-        chain = dataclasses.replace(target.chain, rpc=move(target.chain.rpc), explorer_tx_url=explorer)
-    monitoring = target.monitoring
-    if monitoring is not None:
-        monitoring = dataclasses.replace(monitoring, prometheus=move(monitoring.prometheus))
-    return dataclasses.replace(target, services=services, api=api, chain=chain, monitoring=monitoring)
 
 
 @dataclass

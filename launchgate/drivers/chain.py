@@ -772,8 +772,8 @@ def cmd_chain_check(args: argparse.Namespace, out: Callable[[str], None] = print
     if target.managed:  # the reference stack may run on another port base than the profile's default
         from pathlib import Path
 
-        from launchgate.bdd.session import shift_ports
         from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack
+        from launchgate.targets import shift_ports
 
         stack = Stack(Path(args.state_dir) if args.state_dir else DEFAULT_STATE_DIR)
         target = shift_ports(target, stack.options.port_base)

@@ -7,24 +7,21 @@ The reference target is started by the harness itself, in the run directory, unl
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from launchgate.soak.errors import SoakError
 from launchgate.soak.monitor import Watched
 from launchgate.stack import procs
-from launchgate.stack.layout import PORT_SPAN
 from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
-from launchgate.targets import Service, Target, TargetError, load_target
+from launchgate.targets import LOOPBACK, Target, TargetError, load_target, shift_ports
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 LOOPBACK_ENV = "LAUNCHGATE_LOOPBACK_ONLY"
 # Load users of one identity must not be throttled by the stack's per-identity limit (200 rps by default).
 LOAD_STACK_ENV = {"LG_RATE_LIMIT_RPS": "100000", "LG_RATE_LIMIT_BURST": "100000"}
@@ -88,24 +85,6 @@ def check_hosts(target: Target) -> None:
         if outside:
             raise SoakError(f"target {target.name!r} names non-loopback hosts ({', '.join(outside)}): refused "
                             f"under test ({LOOPBACK_ENV} or pytest)")
-
-
-def shift_ports(target: Target, port_base: int) -> Target:
-    """The reference profile moved to another port base: every loopback port base+k becomes port_base+k."""
-    gateway = urlsplit(target.services["gateway"].url if "gateway" in target.services
-                       else next(iter(target.services.values())).url)
-    old = gateway.port or 80
-
-    def move(url: str) -> str:
-        parts = urlsplit(url)
-        if parts.hostname in LOOPBACK and parts.port is not None and old <= parts.port < old + PORT_SPAN:
-            return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{port_base + parts.port - old}"))
-        return url
-
-    services = {k: Service(s.name, move(s.url), s.health_path) for k, s in target.services.items()}
-    api = {k: move(v) for k, v in target.api.items()}
-    chain = dataclasses.replace(target.chain, rpc=move(target.chain.rpc)) if target.chain else None
-    return dataclasses.replace(target, services=services, api=api, chain=chain)
 
 
 def port_base_of(target: Target) -> int:
