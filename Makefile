@@ -14,7 +14,7 @@ report: bootstrap
 test: bootstrap
 	@bash scripts/test.sh $(PYTEST_ARGS)
 
-# test-browser is part of `make test`; test-containers and test-heavy are not yet in the CI gate.
+# Parts of `make test`, to run alone.
 test-browser: bootstrap
 	@$(VENV)/pytest tests e2e -m browser -p no:cacheprovider $(PYTEST_ARGS)
 

@@ -108,6 +108,8 @@ def score_criterion(
     if crit.aggregate == "duration":
         agg.value, agg.summary = duration, f"observed for {fmt_duration(duration)}"
     measured, reason = _judge(crit, agg, samples, duration)
+    if measured == "inconclusive":
+        reason += _scenario_says(crit.id, records)
     verdict: Verdict = measured
     waiver, reason = _apply_waivers(crit, config.waivers_for(crit.id), now, measured, reason)
     if waiver is not None and waiver["active"]:
@@ -138,6 +140,14 @@ def score_criterion(
     )
     result.evidence, result.evidence_total = _refs(agg, ids or {})
     return result
+
+
+def _scenario_says(criterion_id: str, records: list[Evidence]) -> str:
+    """Why the scenario of an inconclusive criterion had no data (a soak not named, a file missing): what to do
+    next, beside what is missing. Empty when no scenario of it was inconclusive."""
+    reasons = dict.fromkeys(str(r.details.get("reason", "")).removeprefix("inconclusive: ") for r in records
+                            if r.kind == "scenario" and r.criterion == criterion_id and r.details.get("inconclusive"))
+    return "".join(f" The scenario says: {text}" for text in reasons if text)
 
 
 def _combine(crit: Criterion, records: list[Evidence]) -> Aggregated:
