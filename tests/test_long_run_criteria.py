@@ -187,3 +187,14 @@ def test_without_a_launch_log_incidents_and_engagement_are_inconclusive(stack: R
     found = run_features(stack, profile(tmp_path, stack), tmp_path / "run", "features/test_launch.py")
     assert {found[c].outcome for c in ("launch.no-incidents", "launch.engagement")} == {"skipped"}
     assert "names no [files] launch_log" in found["launch.engagement"].details["reason"]
+
+
+def test_run_with_a_soak_that_is_not_a_finished_run_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "half").mkdir()
+    for soak in (tmp_path / "missing", tmp_path / "half"):
+        proc = subprocess.run([sys.executable, "-m", "launchgate", "run", "--soak", str(soak), "--reports-dir",
+                               str(tmp_path / "reports")], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 2, proc.stderr
+        assert f"--soak {soak}: not a finished soak run directory" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "reports").exists()  # refused before a run directory was made
