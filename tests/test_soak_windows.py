@@ -69,6 +69,8 @@ def test_windows_tile_the_run_and_the_last_may_be_short() -> None:
     assert len(spans) == 7
     assert spans[0] == (T0, T0 + 10) and spans[-1] == (T0 + 60, T0 + 65)
     assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+    # The sliver an aborted run leaves (here 63 ms) joins the window before it instead of being judged alone.
+    assert window_bounds(T0, T0 + 20.063, 10) == [(T0, T0 + 10), (T0 + 10, T0 + 20.063)]
 
 
 # -- percentiles and slopes --------------------------------------------------------------------------------

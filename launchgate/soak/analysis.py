@@ -82,8 +82,9 @@ class Analysis:
         return self.up / self.probes if self.probes else None
 
 
-def _k(start: float, width: float) -> str:
-    return f"CAST((ts - {start!r}) / {width!r} AS INTEGER)"
+def _k(start: float, width: float, last: int) -> str:
+    """A sample's window index; `last` takes in the sliver window_bounds folds into the last window."""
+    return f"MIN(CAST((ts - {start!r}) / {width!r} AS INTEGER), {last})"
 
 
 def analyze(db: Path, bounds: StabilityWindows, start: float, end: float, window_s: float, interval: float,
@@ -98,7 +99,7 @@ def analyze(db: Path, bounds: StabilityWindows, start: float, end: float, window
 def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: float, width: float,
              interval: float, services: list[str]) -> Analysis:
     spans = window_bounds(start, end, width)
-    k = _k(start, width)
+    k = _k(start, width, len(spans) - 1)
     load: dict[int, tuple[int, int, list[int]]] = {}
     sums = ", ".join(f"SUM({c})" for c in BUCKET_COLUMNS)
     for row in conn.execute(f"SELECT {k} AS k, SUM(requests), SUM(failures), {sums} FROM load_seconds "
@@ -108,7 +109,7 @@ def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: f
     for kk, n, up in conn.execute(f"SELECT {k} AS k, COUNT(*), SUM(value) FROM samples WHERE metric = 'up' "
                                   "AND service = 'all' AND ts >= ? AND ts < ? GROUP BY k", (start, end)):
         probes[int(kk)] = (int(n), int(up or 0))
-    memory = _memory_fits(conn, start, end, width, services)
+    memory = _memory_fits(conn, start, end, width, services, len(spans) - 1)
     restarts = [{"ts": ts, "service": svc, **json.loads(detail or "{}")}
                 for ts, svc, detail in conn.execute("SELECT ts, service, detail FROM events WHERE kind = 'restart' "
                                                     "AND ts >= ? AND ts < ? ORDER BY ts", (start, end))]
@@ -163,10 +164,10 @@ def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: f
 
 
 def _memory_fits(conn: sqlite3.Connection, start: float, end: float, width: float,
-                 services: list[str]) -> dict[str, dict[int, tuple[float, ...]]]:
+                 services: list[str], last: int) -> dict[str, dict[int, tuple[float, ...]]]:
     """Per service, per window: least-squares sums of RSS (MB) over time (h), after the warm-up window."""
     out: dict[str, dict[int, tuple[float, ...]]] = {}
-    k = _k(start, width)
+    k = _k(start, width, last)
     for svc in services:
         rows = conn.execute(
             f"SELECT k, COUNT(*), SUM(x), SUM(y), SUM(x * x), SUM(x * y), MIN(x), MAX(x) FROM ("

@@ -48,9 +48,12 @@ def window_seconds(duration_s: float, bounds: StabilityWindows) -> float:
 
 
 def window_bounds(start: float, end: float, width: float) -> list[tuple[float, float]]:
-    """Consecutive windows from `start`; the last one ends at `end` (it may be shorter)."""
+    """Consecutive windows from `start`; the last one ends at `end`. A last window shorter than a quarter of the
+    width (the sliver an aborted or stopped run leaves) joins the one before: too short to judge on its own."""
     count = max(1, math.ceil((end - start) / width - 1e-9))
-    return [(start + i * width, min(start + (i + 1) * width, end)) for i in range(count)]
+    if count > 1 and end - (start + (count - 1) * width) < width / 4:
+        count -= 1
+    return [(start + i * width, start + (i + 1) * width if i < count - 1 else end) for i in range(count)]
 
 
 def histogram_percentile(counts: Sequence[int], q: float) -> float | None:
