@@ -565,5 +565,11 @@ def test_history_compares_with_the_previous_run_and_keeps_one_line_per_run(tmp_p
     assert [t["run"] for t in trend(entries, "r1")] == ["r1"]
     assert [t["gates"]["g"]["score"] for t in trend(entries, "r2")] == [first.gates[0].score, second.gates[0].score]
     assert compare(entry, None) is None
+    soak = summary_line(score(cfg, [], run="soak-1", now=NOW))  # measurements only: compared with its own kind
+    entries = record_run(history, soak)
+    assert soak["kind"] == "measurements" and entry["kind"] == "gate"
+    assert previous_entry(entries, "soak-1", like=soak) is None
+    assert [t["run"] for t in trend(entries, "soak-1", like=soak)] == ["soak-1"]
+    assert previous_entry([*entries, {**entry, "run": "r3"}], "r3", like=entry)["run"] == "r2"
     history.write_text(history.read_text() + "not json\n")
-    assert len(read_history(history)) == 2
+    assert len(read_history(history)) == 3

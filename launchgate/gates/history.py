@@ -21,6 +21,7 @@ def summary_line(result: ScoreResult) -> dict[str, Any]:
         "run": result.run,
         "generated": result.generated,
         "target": result.target,
+        "kind": run_kind(result.evidence_counts),
         "exit_code": result.exit_code,
         "gates": {g.id: {"verdict": g.verdict, "score": _round(g.score)} for g in result.gates},
         "criteria": {
@@ -64,13 +65,28 @@ def record_run(path: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:
     return [*entries, entry]
 
 
-def previous_entry(entries: list[dict[str, Any]], run: str) -> dict[str, Any] | None:
-    """The run recorded just before `run` (or the last one, when `run` is new)."""
+def run_kind(evidence_counts: dict[str, int]) -> str:
+    """A gate run (scenarios) or a run of measurements only (a soak, an onboarding): only like is compared
+    with like, or every criterion a soak does not measure would read as a regression."""
+    return "gate" if evidence_counts.get("scenario") else "measurements"
+
+
+def _alike(entries: list[dict[str, Any]], like: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if like is None:
+        return entries
+    return [e for e in entries if e.get("target") == like.get("target") and e.get("kind", "gate") == like["kind"]]
+
+
+def previous_entry(entries: list[dict[str, Any]], run: str,
+                   like: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The run recorded just before `run` (or the last one, when `run` is new); with `like`, the last one of the
+    same target and kind."""
     before = entries
     for i, entry in enumerate(entries):
         if entry["run"] == run:
             before = entries[:i]
             break
+    before = _alike(before, like)
     return before[-1] if before else None
 
 
@@ -120,13 +136,16 @@ def compare(current: dict[str, Any], previous: dict[str, Any] | None) -> dict[st
     }
 
 
-def trend(entries: list[dict[str, Any]], run: str, limit: int = TREND_RUNS) -> list[dict[str, Any]]:
-    """Gate scores of the last `limit` runs up to and including `run`, oldest first."""
+def trend(entries: list[dict[str, Any]], run: str, limit: int = TREND_RUNS,
+          like: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Gate scores of the last `limit` runs up to and including `run` (of the same target and kind as `like`,
+    when given), oldest first."""
     upto = entries
     for i, entry in enumerate(entries):
         if entry["run"] == run:
             upto = entries[: i + 1]
             break
+    upto = _alike(upto, like)
     return [{"run": e["run"], "generated": e.get("generated"), "gates": e.get("gates", {})} for e in upto[-limit:]]
 
 

@@ -75,9 +75,9 @@ def build_report(
 
     entries = read_history(history_file)
     entry = summary_line(result)
-    result.comparison = compare(entry, previous_entry(entries, result.run))
+    result.comparison = compare(entry, previous_entry(entries, result.run, like=entry))
     entries = record_run(history_file, entry)
-    result.trend = trend(entries, result.run)
+    result.trend = trend(entries, result.run, like=entry)
 
     verdict_path = run_dir / "verdict.json"
     result.write(verdict_path)
