@@ -27,9 +27,10 @@ def gather_feedback(target: TargetSession, context: dict[str, Any], request: pyt
     if target.target.can("feedback"):
         reply = target.api("feedback", "admin").get("/api/feedback", params={"scenario": tag})
         rows = list(reply["feedback"])
-        answers += [Answer(i, str(r["tester"]), r.get("rating"), bool(r["positive"]), r.get("comment") or "",
+        from_api = [Answer(i, str(r["tester"]), r.get("rating"), bool(r["positive"]), r.get("comment") or "",
                            r.get("answeredAt")) for i, r in enumerate(rows, 1)]
-        context["summary"] = dict(reply["summary"])
+        answers += from_api
+        context.update(summary=dict(reply["summary"]), api_answers=from_api)
         sources.append(f"the target's feedback API ({len(rows)} answers)")
     named = target.target.files.get(f"feedback_{tag}")
     if named:
@@ -55,8 +56,7 @@ def summary_agrees(context: dict[str, Any]) -> None:
     summary = context.get("summary")
     if summary is None:
         return  # a survey export only: there is no summary of the target's to check
-    api_answers = [a for a in context["answers"] if a.line <= summary["responses"]]
-    positive = sum(1 for a in api_answers if a.positive)
+    positive = sum(1 for a in context["api_answers"] if a.positive)
     assert summary["positive"] == positive, (
         f"the target summarizes {summary['positive']} positive answers, it holds {positive}"
     )
