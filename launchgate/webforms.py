@@ -8,8 +8,11 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs
 
+ASSETS = Path(__file__).parent / "webassets"
+FAVICON = ASSETS / "favicon.svg"
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 1_000_000
 CSRF_FIELD = "csrf_token"
@@ -101,3 +104,9 @@ class FieldErrors:
 
     def items(self) -> list[tuple[str, str]]:
         return list(self.errors.items())
+
+
+def stylesheet(own: Path | None = None) -> bytes:
+    """The pages' shared styles (webassets/pages.css), then a page's own rules."""
+    shared = (ASSETS / "pages.css").read_bytes()
+    return shared if own is None else shared + b"\n" + own.read_bytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -10,7 +11,7 @@ from pytest_bdd import given
 
 from launchgate.bdd.session import TargetSession
 from launchgate.gates.loader import load_gates
-from launchgate.gates.model import Criterion
+from launchgate.gates.model import Criterion, GatesConfig
 from launchgate.runner import PROJECT_ROOT
 
 GATES_FILE = PROJECT_ROOT / "gates.yaml"
@@ -33,9 +34,14 @@ def target_is_reachable(target: TargetSession) -> None:
     assert target.target.services
 
 
+@functools.cache
+def _gates() -> GatesConfig:
+    return load_gates(GATES_FILE)
+
+
 def gate_criterion(criterion_id: str) -> Criterion:
     """A criterion of gates.yaml, the only home of thresholds: steps ask it how much is enough."""
-    criterion = load_gates(GATES_FILE).criterion(criterion_id)
+    criterion = _gates().criterion(criterion_id)
     assert criterion is not None, f"gates.yaml has no criterion {criterion_id}"
     return criterion
 

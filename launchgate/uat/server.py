@@ -23,9 +23,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from launchgate.gates.evidence import Evidence, EvidenceWriter, read_evidence
 from launchgate.uat.scenarios import UatScenario
-from launchgate.webforms import CSRF_FIELD, CsrfGuard, FieldErrors, FormError, parse_form
+from launchgate.webforms import CSRF_FIELD, FAVICON, CsrfGuard, FieldErrors, FormError, parse_form, stylesheet
 
 TEMPLATES = Path(__file__).parent / "templates"
+STYLESHEET = stylesheet(TEMPLATES / "uat.css")
 CRITERION = "beta.feedback-positive"
 CSRF_COOKIE = "lg_uat_csrf"
 TESTER_COOKIE = "lg_uat_tester"
@@ -206,9 +207,9 @@ class UatHandler(BaseHTTPRequestHandler):
             saved = parse_qs(url.query).get("saved", [None])[0]
             self._page(200, saved=saved)
         elif url.path == "/uat.css":
-            self._send(200, (TEMPLATES / "uat.css").read_bytes(), "text/css", {"Cache-Control": "max-age=300"})
+            self._send(200, STYLESHEET, "text/css", {"Cache-Control": "max-age=300"})
         elif url.path == "/favicon.svg":
-            self._send(200, (TEMPLATES / "favicon.svg").read_bytes(), "image/svg+xml")
+            self._send(200, FAVICON.read_bytes(), "image/svg+xml")
         elif url.path == "/health":
             self._send(200, b'{"status":"operational"}', "application/json")
         else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -15,15 +14,13 @@ from launchgate.stack.console.pages_campaigns import add_campaign_pages
 from launchgate.stack.console.pages_dao import add_dao_pages
 from launchgate.stack.console.pages_social import add_social_pages
 from launchgate.stack.console.web import Web, console_route_class
-
-STATIC = Path(__file__).parent / "templates"
-STATIC_FILES = {"console.css": "text/css", "favicon.svg": "image/svg+xml"}
+from launchgate.webforms import FAVICON, stylesheet
 
 
 def console_router(config: ServiceConfig, log: logging.Logger | None = None) -> APIRouter:
     web = Web(config, log or logging.getLogger("launchgate.console"))
     router = APIRouter(route_class=console_route_class(web), include_in_schema=False)
-    static = {name: (STATIC.joinpath(name).read_bytes(), kind) for name, kind in STATIC_FILES.items()}
+    static = {"console.css": (stylesheet(), "text/css"), "favicon.svg": (FAVICON.read_bytes(), "image/svg+xml")}
 
     @router.get("/console/static/{name}")
     async def static_file(request: Request, name: str) -> Response:
