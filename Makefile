@@ -8,8 +8,9 @@ PYTEST_ARGS ?=
 bootstrap:
 	@bash scripts/bootstrap.sh
 
+# --exit-zero: a failed or inconclusive gate is the job's result, not a make error; CI reads launchgate run's 0/1/3.
 report: bootstrap
-	@$(VENV)/launchgate run --target reference
+	@$(VENV)/launchgate run --target reference --exit-zero
 
 test: bootstrap
 	@bash scripts/test.sh $(PYTEST_ARGS)

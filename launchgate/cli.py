@@ -5,20 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from launchgate import signals
 from launchgate.coverage_import import register as register_coverage
 from launchgate.drivers.chain import ChainConfigError
 from launchgate.drivers.chain import register as register_chain
 from launchgate.envcheck import register as register_check_env
 from launchgate.gates.feedback_import import FeedbackFileError, feedback_command
-from launchgate.gates.loader import GatesConfigError, load_gates
+from launchgate.gates.loader import GatesConfigError, check_gate_names, load_gates
+from launchgate.leftovers import refuse_leftover_stack
 from launchgate.report.build import ReportError, report_command
 from launchgate.runner import PROJECT_ROOT, RunError, new_run_dir, run_features
 from launchgate.soak.cli import register as register_soak
 from launchgate.soak.errors import SoakError
+from launchgate.soak.run import RUN_FILE as SOAK_RUN_FILE
+from launchgate.soak.store import DB_NAME as SOAK_DB
 from launchgate.stack.faults import FAULTS, UnknownFaultError, parse_faults
 from launchgate.stack.layout import DEFAULT_PORT_BASE
 from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
@@ -29,6 +34,8 @@ from launchgate.uat import register as register_uat
 
 EXIT_USAGE = 2
 GATES_FILE = PROJECT_ROOT / "gates.yaml"
+EXIT_ZERO_HELP = ("exit 0 once the report is written, whatever the verdict (what `make report` uses); without it: "
+                  "0 every gate passes, 1 one fails, 3 one is inconclusive, for CI. Bad input still exits 2")
 
 
 class UsageError(Exception):
@@ -113,18 +120,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if faults:
         os.environ["LAUNCHGATE_FAULTS"] = ",".join(faults)
     gates = _gate_list(args.gates)
-    # A bad target, gates.yaml or features directory stops the run before anything starts or any directory is made.
+    # Every bad input (target, gates file, --gates, features directory, soak) stops the run here, in a second,
+    # before a stack, a run directory or a scenario starts: found after the suite, it would cost the whole run.
     target = load_target(args.target)
-    load_gates(Path(args.gates_file))
+    check_gate_names(load_gates(Path(args.gates_file)), gates, args.gates_file)
     features_dir = Path(args.features_dir) if args.features_dir else None
     if features_dir is not None and not features_dir.is_dir():
         raise UsageError(f"--features-dir {args.features_dir}: no such directory")
     extra = list(args.pytest_args)
     if args.soak:
-        soak = _run_dir(args.soak, args.reports_dir)
-        if not (soak / "evidence").is_dir():
-            raise UsageError(f"--soak {args.soak}: not a finished soak run directory (no evidence/ in {soak})")
-        extra.append(f"--soak-run={soak.resolve()}")
+        extra.append(f"--soak-run={_finished_soak(args.soak, args.reports_dir).resolve()}")
     if not target.managed:
         from launchgate.bdd.session import check_reachable
         from launchgate.drivers.errors import DriverError
@@ -133,17 +138,42 @@ def cmd_run(args: argparse.Namespace) -> int:
             check_reachable(target)
         except DriverError as exc:
             raise UsageError(str(exc)) from None
-    run_dir = new_run_dir(Path(args.reports_dir), target.name)
+    refuse_leftover_stack(target, args.port_base, Path(args.reports_dir))  # a killed run's stack on our ports
+    run_dir = _new_run_dir(args.reports_dir, target.name)
     print(f"launchgate: running the gate suite against {target.name} into {run_dir}")
     # pytest runs from the project root: a profile given by its path travels as an absolute one.
     target_arg = str(target.path.resolve()) if args.target.endswith(".toml") else args.target
     run_features(target_arg, run_dir, args.port_base, extra, features_dir)
-    return report_command(run_dir, Path(args.gates_file), gates)
+    return report_command(run_dir, Path(args.gates_file), gates, exit_zero=args.exit_zero)
+
+
+def _finished_soak(run: str, reports_dir: str) -> Path:
+    """The soak `--soak` names: a directory with a soak's run.json and soak.sqlite, and the evidence its analysis
+    writes when the soak ends (evidence/soak.jsonl, see launchgate/soak/run.py `_finish`)."""
+    soak = _run_dir(run, reports_dir)
+    refused = f"--soak {run}: not a finished soak run directory"
+    if not soak.is_dir():
+        looked = f"no directory {run}" + (f" nor {soak}" if soak != Path(run) else "")
+        raise UsageError(f"{refused}: {f'{run} is a file' if Path(run).exists() else looked}")
+    if not (soak / SOAK_RUN_FILE).is_file() or not (soak / SOAK_DB).is_file():
+        raise UsageError(f"{refused}: {soak} has no {SOAK_RUN_FILE} and {SOAK_DB}, so it is not a soak "
+                         f"(start one with `launchgate soak --target T --duration 72h`)")
+    if not (soak / "evidence" / "soak.jsonl").is_file():
+        raise UsageError(f"{refused}: {soak} has no evidence/soak.jsonl, so the soak has not finished "
+                         f"(carry it on with `launchgate soak --resume {soak}`)")
+    return soak
+
+
+def _new_run_dir(reports_dir: str, target: str) -> Path:
+    try:
+        return new_run_dir(Path(reports_dir), target)
+    except OSError as exc:  # e.g. --reports-dir names a file: a usage error, not a traceback
+        raise UsageError(f"--reports-dir {reports_dir}: cannot make a run directory: {exc.strerror or exc}") from None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     run_dir = _run_dir(args.run, args.reports_dir)
-    return report_command(run_dir, Path(args.gates_file), _gate_list(args.gates))
+    return report_command(run_dir, Path(args.gates_file), _gate_list(args.gates), exit_zero=args.exit_zero)
 
 
 def cmd_feedback_import(args: argparse.Namespace) -> int:
@@ -214,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--faults", default="", help="fault switches for the reference stack (a demonstration)")
     run.add_argument("--features-dir", help="run the feature files of this directory instead of features/")
     run.add_argument("--soak", metavar="RUN", help="a finished soak run (directory or id) the stability criteria read")
+    run.add_argument("--exit-zero", action="store_true", help=EXIT_ZERO_HELP)
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     run.set_defaults(func=cmd_run)
 
@@ -222,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--gates", help="comma-separated gates to decide (default: all)")
     report.add_argument("--gates-file", default=str(GATES_FILE))
     report.add_argument("--reports-dir", default="reports")
+    report.add_argument("--exit-zero", action="store_true", help=EXIT_ZERO_HELP)
     report.set_defaults(func=cmd_report)
 
     feedback = sub.add_parser("feedback", help="UAT feedback intake")
@@ -248,16 +280,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    func: Callable[[argparse.Namespace], int] = args.func
+    # SIGTERM (`kill PID`, a CI runner's cancel) takes Ctrl-C's path: a KeyboardInterrupt, which every command
+    # answers by stopping what it started (launchgate/signals.py).
+    with signals.stop_on_signals():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
+        args = build_parser().parse_args(argv)
+        func: Callable[[argparse.Namespace], int] = args.func
         return func(args)
     except (StackError, UsageError, UnknownFaultError, TargetError, RunError, GatesConfigError, ReportError,
             SoakError, FeedbackFileError, ChainConfigError) as exc:
         print(f"launchgate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        print(f"launchgate: stopped by {(signals.received() or signal.SIGINT).name}", file=sys.stderr)
+        return signals.exit_code()
 
 
 if __name__ == "__main__":

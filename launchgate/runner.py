@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
+
+from launchgate import signals
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # How our bad-input lines reach pytest's output: `Exit: launchgate: …` (pytest.exit() before the tests, on stderr),
 # `!!! _pytest.outcomes.Exit: launchgate: … !!!` (during them), `launchgate: …` (undefined steps, at the end).
 EXIT_LINE = re.compile(r"(?:^|Exit: )launchgate: (.*?)[\s!]*$")
 PYTEST_USAGE_CODES = {2, 3, 4}  # interrupted / internal error / usage error, or our pytest.exit(2)
+PYTEST_STOP_TIMEOUT_S = 60.0  # for pytest's teardown after SIGTERM: the stack's `down` takes a few seconds
 
 
 class RunError(Exception):
@@ -67,19 +74,58 @@ def run_features(
     ]
     log = run_dir / "pytest.log"
     with log.open("w") as out:
-        proc = subprocess.Popen(args, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        assert proc.stdout is not None
-        last = ""
-        for line in proc.stdout:
-            out.write(line)
-            sys.stdout.write(line)
-            found = EXIT_LINE.search(line)
-            if found:
-                last = found.group(1)
+        proc: subprocess.Popen[str] | None = None
+        try:
+            # Tied to us: if launchgate dies, even by kill -9, pytest gets SIGTERM and its teardown stops the stack.
+            with signals.deferred():  # a signal meanwhile waits until `proc` is known, to be forwarded to it
+                proc = subprocess.Popen(args, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                        preexec_fn=signals.die_with_parent())
+            last = _relay(proc, out)
+        except KeyboardInterrupt:
+            if proc is not None:
+                _stop_pytest(proc, out, run_dir)
+            raise
         code = proc.wait()
     if code in PYTEST_USAGE_CODES and last:
         raise RunError(last)
     if code in PYTEST_USAGE_CODES:
         raise RunError(f"the gate suite could not run (pytest exit {code}); see {log}")
     return code
+
+
+def _relay(proc: subprocess.Popen[str], out: TextIO) -> str:
+    """Copies pytest's output to the log and to our stdout until it ends; returns the last `launchgate:` line."""
+    assert proc.stdout is not None
+    last = ""
+    for line in proc.stdout:
+        out.write(line)
+        with contextlib.suppress(OSError):  # our own stdout gone (a cancelled CI job): the log still gets it
+            sys.stdout.write(line)
+        found = EXIT_LINE.search(line)
+        if found:
+            last = found.group(1)
+    return last
+
+
+def _stop_pytest(proc: subprocess.Popen[str], out: TextIO, run_dir: Path) -> None:
+    """We were interrupted: SIGTERM makes pytest stop as after Ctrl-C (its session teardown stops the stack it
+    started), and we relay what it prints meanwhile. Killed if it has not ended within PYTEST_STOP_TIMEOUT_S."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)  # a second signal when Ctrl-C reached it too: it ignores that one
+    killed = threading.Event()
+
+    def kill() -> None:
+        killed.set()
+        proc.kill()
+
+    timer = threading.Timer(PYTEST_STOP_TIMEOUT_S, kill)
+    timer.start()
+    try:
+        _relay(proc, out)
+        proc.wait()
+    finally:
+        timer.cancel()
+    if killed.is_set():
+        print(f"launchgate: pytest had not stopped {PYTEST_STOP_TIMEOUT_S:.0f} s after SIGTERM and was killed: "
+              f"`launchgate stack down --state-dir {run_dir / 'stack'}` stops its stack", file=sys.stderr)

@@ -6,6 +6,7 @@ Secrets never live in a profile: it names environment variables, read when neede
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
 import tomllib
@@ -22,7 +23,26 @@ SLI_MODES = ("beside", "instead")
 
 
 class TargetError(Exception):
-    """A profile that cannot be used; the message names the file and the field."""
+    """A profile that cannot be used; the message names the file, the line when known, and the field.
+
+    `field` (dotted, e.g. "services.conduit.url") lets load_target, which has the text, add the line.
+    """
+
+    def __init__(self, message: str, *, path: Path | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.path, self.field, self.message = path, field, message
+
+    def at_line(self, line: int | None) -> TargetError:
+        """The same error saying `path:line:` where it said `path:`."""
+        prefix = f"{self.path}: "
+        if line is None or self.path is None or not self.message.startswith(prefix):
+            return self
+        return TargetError(f"{self.path}:{line}: {self.message.removeprefix(prefix)}", path=self.path, field=self.field)
+
+
+def _bad(path: Path, field: str, detail: str) -> TargetError:
+    """`path: detail`, remembering which field it is about."""
+    return TargetError(f"{path}: {detail}", path=path, field=field)
 
 
 @dataclass(frozen=True)
@@ -134,21 +154,95 @@ def load_target(name_or_path: str, directory: Path = TARGETS_DIR) -> Target:
         known = ", ".join(available_targets(directory)) or "none"
         raise TargetError(f"unknown target {name_or_path!r}: no {path} (known targets: {known})")
     try:
-        data = tomllib.loads(path.read_text())
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise TargetError(f"{path}: cannot read the profile: {reason or exc}") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise TargetError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_target(data, path)
+        raise _toml_error(path, exc) from None
+    try:
+        return parse_target(data, path)
+    except TargetError as exc:
+        raise exc.at_line(field_line(text, exc.field)) from None
+
+
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column \d+\)$")
+
+
+def _toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> TargetError:
+    """`path:line: not valid TOML: what` (tomllib gives the line only at the end of its message)."""
+    message = str(exc)
+    found = _TOML_AT.search(message)
+    where = f"{path}:{found.group(1)}" if found else str(path)
+    return TargetError(f"{where}: not valid TOML: {_TOML_AT.sub('', message)}", path=path)
+
+
+_BARE_OR_QUOTED = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
+_HEADER = re.compile(rf"^\s*\[\[?\s*({_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*)\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(rf"^\s*({_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*)\s*=")
+_PART = re.compile(_BARE_OR_QUOTED)
+_MULTILINE_QUOTES = ('"""', "'''")
+
+
+def _dotted(key: str) -> str:
+    return ".".join(part.strip("\"'") for part in _PART.findall(key))
+
+
+def field_lines(text: str) -> dict[str, int]:
+    """The line of each table header and key of a TOML text, by dotted name (the first one wins).
+
+    A line scan, not a parser: the text has already parsed, so only headers and keys need recognising;
+    lines inside multi-line strings are skipped.
+    """
+    lines: dict[str, int] = {}
+    table = ""
+    open_quote: str | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if open_quote:
+            if line.count(open_quote) % 2:
+                open_quote = None
+            continue
+        header, key = _HEADER.match(line), _KEY.match(line)
+        if header:
+            table = _dotted(header.group(1))
+            lines.setdefault(table, number)
+        elif key:
+            name = _dotted(key.group(1))
+            lines.setdefault(f"{table}.{name}" if table else name, number)
+        open_quote = next((q for q in _MULTILINE_QUOTES if line.count(q) % 2), None)
+    return lines
+
+
+def field_line(text: str, field: str | None) -> int | None:
+    """The line of `field`, else of the nearest table or key that holds it (a missing key: its table's header)."""
+    if not field:
+        return None
+    lines = field_lines(text)
+    parts = field.split(".")
+    for end in range(len(parts), 0, -1):
+        found = lines.get(".".join(parts[:end]))
+        if found is not None:
+            return found
+    return None
+
+
+# The top-level keys a profile may have: a misspelt one (`managd = true`) would be ignored without a word.
+TOP_LEVEL_KEYS = ("name", "description", "environment", "production", "managed", "capabilities", "services", "api",
+                  "auth", "chain", "monitoring", "load", "database", "hooks", "files")
 
 
 def parse_target(data: dict[str, Any], path: Path) -> Target:
     reader = _Fields(data, path)
+    _known_top_level(data, path)
     services_raw = reader.table("services")
     services = {}
     for name in services_raw:
         svc = _Fields(services_raw[name], path, f"services.{name}")
         services[name] = Service(name, svc.url("url"), svc.text("health_path", "/health"))
     if not services:
-        raise TargetError(f"{path}: field [services] must name at least one service")
+        raise _bad(path, "services", "field [services] must name at least one service")
     api_raw = reader.table("api")
     api = {area: _Fields(api_raw, path, "api").url(area) for area in API_AREAS if area in api_raw}
     chain = None
@@ -174,10 +268,11 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
             scrape_interval=float(m._get("scrape_interval", 15.0, (int, float), "a number of seconds")),
         )
         if monitoring.slis not in SLI_MODES:
-            raise TargetError(f"{path}: field monitoring.slis must be 'beside' or 'instead', found {monitoring.slis!r}")
+            raise _bad(path, "monitoring.slis",
+                       f"field monitoring.slis must be 'beside' or 'instead', found {monitoring.slis!r}")
     environment = reader.text("environment")
     if environment not in ("mock", "production"):
-        raise TargetError(f"{path}: field environment must be 'mock' or 'production', found {environment!r}")
+        raise _bad(path, "environment", f"field environment must be 'mock' or 'production', found {environment!r}")
     return Target(
         name=reader.text("name"),
         path=path,
@@ -209,12 +304,24 @@ DATABASE_KEYS = ("mode", "url_env", "integrations_table", "users_table")
 def _known_keys(table: dict[str, Any], known: tuple[str, ...], section: str, path: Path) -> dict[str, str]:
     for key, value in table.items():
         if key not in known:
-            raise TargetError(f"{path}: field {section}.{key} is not one launchgate reads; known: {', '.join(known)}")
+            raise _bad(path, f"{section}.{key}",
+                       f"field {section}.{key} is not one launchgate reads; known: {', '.join(known)}")
         if not isinstance(value, str):
-            raise TargetError(f"{path}: field {section}.{key} must be a string, found {value!r}")
+            raise _bad(path, f"{section}.{key}", f"field {section}.{key} must be a string, found {value!r}")
     if section == "database" and table.get("mode", "stack") != "stack":
-        raise TargetError(f"{path}: field database.mode can only be \"stack\" (the reference stack's own databases)")
+        raise _bad(path, "database.mode",
+                   "field database.mode can only be \"stack\" (the reference stack's own databases)")
     return dict(table)
+
+
+def _known_top_level(data: dict[str, Any], path: Path) -> None:
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            close = difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(TOP_LEVEL_KEYS)}"
+            raise _bad(path, key, f"field {key} is not one launchgate reads ({hint})")
+
+
 _CONTRACT_NAMES = ("EmailVerificationRegistry", "DaoGovernance")
 
 
@@ -223,10 +330,11 @@ def _contract_addresses(table: dict[str, Any], path: Path) -> dict[str, str]:
     for name, address in table.items():
         if name not in _CONTRACT_NAMES:
             known = ", ".join(_CONTRACT_NAMES)
-            raise TargetError(f"{path}: field chain.contracts.{name} names no contract; known: {known}")
+            raise _bad(path, f"chain.contracts.{name}",
+                       f"field chain.contracts.{name} names no contract; known: {known}")
         if not isinstance(address, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
-            raise TargetError(f"{path}: field chain.contracts.{name} must be a 0x address of 40 hex digits, "
-                              f"found {address!r}")
+            raise _bad(path, f"chain.contracts.{name}",
+                       f"field chain.contracts.{name} must be a 0x address of 40 hex digits, found {address!r}")
         out[name] = address
     return out
 
@@ -238,17 +346,19 @@ def _load_profile(table: dict[str, Any], path: Path, api: dict[str, str], servic
     for key, spec in reader.table("routes").items():
         parts = spec.split(None, 2) if isinstance(spec, str) else []
         if len(parts) != 3 or parts[0] not in _METHODS or not parts[2].startswith("/"):
-            raise TargetError(f'{path}: field load.routes.{key} must read "METHOD AREA /path", found {spec!r}')
+            raise _bad(path, f"load.routes.{key}",
+                       f'field load.routes.{key} must read "METHOD AREA /path", found {spec!r}')
         method, area, route_path = parts
         if area not in api and area not in services:
             known = ", ".join(sorted({*api, *services}))
-            raise TargetError(f"{path}: field load.routes.{key} names {area!r}, neither an [api] area nor a "
-                              f"service (known: {known})")
+            raise _bad(path, f"load.routes.{key}", f"field load.routes.{key} names {area!r}, neither an [api] area "
+                                                   f"nor a service (known: {known})")
         routes[key] = LoadRoute(method, area, route_path)
     weights = {}
     for task, weight in reader.table("weights", required=False).items():
         if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
-            raise TargetError(f"{path}: field load.weights.{task} must be a whole number >= 0, found {weight!r}")
+            raise _bad(path, f"load.weights.{task}",
+                       f"field load.weights.{task} must be a whole number >= 0, found {weight!r}")
         weights[task] = weight
     settings = {k: v for k, v in table.items() if k not in ("routes", "weights")}
     return LoadProfile(routes, weights, settings)
@@ -259,7 +369,7 @@ class _Fields:
 
     def __init__(self, data: Any, path: Path, prefix: str = "") -> None:
         if not isinstance(data, dict):
-            raise TargetError(f"{path}: field {prefix or '(top level)'} must be a table")
+            raise _bad(path, prefix, f"field {prefix or '(top level)'} must be a table")
         self.data, self.path, self.prefix = data, path, prefix
 
     def _name(self, key: str) -> str:
@@ -268,11 +378,11 @@ class _Fields:
     def _get(self, key: str, default: Any, kind: type | tuple[type, ...], label: str) -> Any:
         if key not in self.data:
             if default is _REQUIRED:
-                raise TargetError(f"{self.path}: missing field {self._name(key)} ({label})")
+                raise _bad(self.path, self._name(key), f"missing field {self._name(key)} ({label})")
             return default
         value = self.data[key]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise TargetError(f"{self.path}: field {self._name(key)} must be {label}, found {value!r}")
+            raise _bad(self.path, self._name(key), f"field {self._name(key)} must be {label}, found {value!r}")
         return value
 
     def text(self, key: str, default: Any = None) -> str:
@@ -293,7 +403,7 @@ class _Fields:
     def url(self, key: str) -> str:
         value = self.text(key)
         if not value.startswith(("http://", "https://")):
-            raise TargetError(f"{self.path}: field {self._name(key)} must be an http(s) URL, found {value!r}")
+            raise _bad(self.path, self._name(key), f"field {self._name(key)} must be an http(s) URL, found {value!r}")
         return value.rstrip("/")
 
 

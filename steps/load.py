@@ -24,6 +24,7 @@ from launchgate.gates.evidence import Evidence
 from launchgate.gates.evidence_import import EvidenceImportError, import_run
 from launchgate.gates.formatting import fmt_duration
 from launchgate.runner import PROJECT_ROOT
+from launchgate.signals import die_with_parent
 from steps.common import gate_criterion, required
 
 ONBOARD_TIMEOUT_S = 900  # the hard bound of one rehearsal, stack start excluded
@@ -105,8 +106,9 @@ def onboard_users(target: TargetSession, context: dict[str, Any], request: pytes
             "--users", str(users), "--run-dir", str(run_dir), "--timeout", f"{ONBOARD_TIMEOUT_S}s"]
     if target.stack is not None:
         args += ["--port-base", str(target.stack.options.port_base), "--stack-dir", str(target.stack.state_dir)]
+    # Tied to this pytest: if it dies, even by kill -9, the onboarding gets SIGTERM and stops its Locust.
     proc = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=ONBOARD_TIMEOUT_S + 120,
-                          env={**os.environ, "CI": "1"})
+                          env={**os.environ, "CI": "1"}, preexec_fn=die_with_parent())
     said = [line.removeprefix("launchgate: ") for line in proc.stderr.splitlines() if line.startswith("launchgate: ")]
     if proc.returncode == 2 and said and "cannot onboard users" in said[-1]:
         inconclusive(said[-1])

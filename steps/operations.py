@@ -10,8 +10,10 @@ from pytest_bdd import given, parsers, then, when
 from launchgate.bdd.evidence_plugin import inconclusive
 from launchgate.bdd.seed import expected_seed_data
 from launchgate.bdd.session import TargetSession
+from launchgate.drivers.errors import DriverError, TimeoutWaitingError
 from launchgate.drivers.monitoring import metric_families, read_config, read_health, read_metrics
 from launchgate.environments import DEAD_TESTNETS, ENVIRONMENTS
+from launchgate.waiting import wait_for
 
 REQUIRED_METRICS = ("http_requests_total", "http_request_duration_seconds", "process_resident_memory_bytes")
 
@@ -39,7 +41,41 @@ def mail_sink_down(target: TargetSession, request: pytest.FixtureRequest) -> Non
     if stack is None:
         inconclusive(f"target {target.name} gives the harness no way to stop its mail dependency")
     stack.kill("sink")
-    request.addfinalizer(lambda: stack.start_service("sink"))
+
+    def restore() -> None:  # the next scenario must find the stack as this one found it
+        stack.start_service("sink")
+        await_operational(target, "the mail sink came back")
+
+    request.addfinalizer(restore)
+
+
+def await_operational(target: TargetSession, after: str, timeout: float = 60.0) -> None:
+    """Waits until every service's health reads operational again, so a scenario that took something down or
+    restarted it leaves no outage behind for the next one; the message names what is still not."""
+
+    def unsettled() -> list[str]:
+        readings = []
+        for name in _api_services(target):
+            service = target.target.services[name]
+            try:
+                reading = read_health(name, f"{service.url}{service.health_path}")
+            except DriverError as exc:
+                readings.append(f"{name}: {exc}")
+                continue
+            if not reading.says_operational:
+                readings.append(f"{name}: {reading.status_code} {reading.summary}")
+        return readings
+
+    problems: list[str] = []
+
+    def settled() -> bool:
+        problems[:] = unsettled()
+        return not problems
+
+    try:
+        wait_for(settled, timeout=timeout, what=f"every service operational after {after}")
+    except TimeoutWaitingError as exc:
+        raise TimeoutWaitingError(f"{exc}; still: {'; '.join(problems)}") from None
 
 
 @then("the conduit reports itself degraded, naming its mail dependency")
@@ -131,3 +167,4 @@ def hard_restart(target: TargetSession, service: str) -> None:
         inconclusive(f"target {target.name} gives the harness no restart hook")
     stack.kill(names[service])
     stack.start_service(names[service])
+    await_operational(target, f"the {service} restarted")

@@ -92,7 +92,9 @@ def test_pytest_with_a_profile_missing_a_field(tmp_path: Path, fake: fake_371os.
     path = profile_of(text)  # type: ignore[operator]
     done = pytest_features(f"--target={path}", run_dir=tmp_path / "run")
     assert done.returncode == 2, done.stdout + done.stderr
-    assert the_line(done.stderr, "Exit: ") == f"Exit: launchgate: {path}: missing field services.conduit.url (a string)"
+    line = text.splitlines().index("[services.conduit]") + 1  # a missing key is placed at its table's header
+    expected = f"Exit: launchgate: {path}:{line}: missing field services.conduit.url (a string)"
+    assert the_line(done.stderr, "Exit: ") == expected
 
 
 # -- an unreachable service ---------------------------------------------------------------------------------------

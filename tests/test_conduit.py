@@ -448,6 +448,30 @@ def test_pending_approvals_and_interrupted_deliveries_survive_a_kill(stack: Any)
         assert len(mails_of(stack, stalled["id"], recipient)) == 1
 
 
+def test_a_delivery_backlog_does_not_hold_back_a_campaign_approved_after_it(stack: Any) -> None:
+    """No head-of-line blocking: campaigns a mail outage deferred queue behind a campaign approved after the
+    outage, across a kill -9 of the conduit, and still each deliver once. Judged by order, not by time: the new
+    campaign is finished while most of the backlog is not."""
+    owner = conduit(stack, "member", "backlog")
+    stack.stack.kill("sink")
+    try:
+        backlog = [create(owner, campaign_body(addresses(2, "backlog")))["id"] for _ in range(40)]
+        for campaign_id in backlog:
+            wait_stage(owner, campaign_id, lambda c: (c["execution"] or {}).get("deferredAt"), "to be deferred")
+        stack.stack.kill("conduit")
+    finally:
+        stack.stack.start_service("sink")
+    stack.stack.start_service("conduit")
+    fresh = create(owner, campaign_body(addresses(1, "after-outage")))["id"]
+    assert wait_final(owner, fresh)["status"] == "completed"
+    waiting = [c for c in backlog if get(owner, c)["status"] != "completed"]
+    assert len(waiting) > len(backlog) // 2, f"only {len(waiting)} of {len(backlog)} deferred campaigns were behind"
+    for campaign_id in backlog:
+        campaign = wait_stage(owner, campaign_id, lambda c: c["status"] in FINAL, "to finish", timeout=120)
+        assert campaign["status"] == "completed"
+        assert campaign["execution"]["delivered"] == 2
+
+
 def test_health_reports_each_dependency(stack: Any) -> None:
     body = httpx.get(f"{stack.url('conduit')}/health", timeout=5).json()
     assert body["status"] == "operational"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from typing import Any, NoReturn
 
 import pytest
 
+from launchgate import signals
 from launchgate.bdd.outcomes import INCONCLUSIVE, inconclusive
 from launchgate.bdd.session import TargetSession, check_reachable, managed_stack
 from launchgate.drivers.errors import DriverError
@@ -54,6 +56,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "criterion(id): the gates.yaml criterion a scenario gives evidence for")
     if not _is_xdist_worker(config):
         config.pluginmanager.register(Exit2Lines(), "launchgate-exit-2-lines")
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (launchgate stopping us, or dying: see runner.py; a CI cancel) takes Ctrl-C's path, so pytest's
+        # own teardown runs the session fixtures' finalizers, target_session's among them: it stops the stack.
+        config.add_cleanup(signals.install())
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -129,9 +135,11 @@ def target_session(pytestconfig: pytest.Config, request: pytest.FixtureRequest) 
             stack, owned = managed_stack(run_dir, port_base, state)
             target = shift_ports(target, port_base)
         check_reachable(target)
-    except (StackError, DriverError) as exc:
+    except BaseException as exc:  # an interrupt too: this fixture has no finalizer yet to stop the stack
         if owned and stack is not None:
             stack.down()
+        if not isinstance(exc, StackError | DriverError):
+            raise
         _cannot_run(request, str(exc))
     session = TargetSession(target, run_dir, EvidenceWriter(run_dir, f"scenarios-{worker}"), stack)
     started = datetime.now(UTC)

@@ -107,6 +107,9 @@ class Hooks:
                 f"hook {hook} (`{shown}`) did not finish within {timeout:g} s and was stopped"
                 + self._tail(stdout, stderr)
             ) from None
+        except KeyboardInterrupt:  # we are stopping: so does the hook, with its children (its process group)
+            _stop_group(proc)
+            raise
         result = HookResult(hook, shown, proc.returncode, self._redactor.text(stdout), self._redactor.text(stderr),
                             round(time.monotonic() - started, 3))
         if check and proc.returncode != 0:
@@ -136,3 +139,14 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         proc.kill()
+
+
+def _stop_group(proc: subprocess.Popen[str], grace: float = 10.0) -> None:
+    """SIGTERM to the hook's group (a `launchgate stack ...` hook then stops what it started), SIGKILL after `grace`."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)

@@ -19,12 +19,15 @@ Path_ = tuple[str | int, ...]
 
 
 class GatesConfigError(Exception):
-    """gates.yaml cannot be used. `problems` holds one 'file:line: field: message' per problem."""
+    """gates.yaml cannot be used. `problems` holds one 'file:line: field: message' per problem.
+
+    The message is every problem on ONE line, joined by '; ': a command prints it as its single error line.
+    """
 
     def __init__(self, path: Path | str, problems: list[str]) -> None:
         self.path = Path(path)
         self.problems = problems
-        super().__init__(f"{path}: {len(problems)} problem(s) in the gates file\n" + "\n".join(problems))
+        super().__init__("; ".join(problems) or f"{path}: the gates file cannot be used")
 
 
 def load_gates(path: Path) -> GatesConfig:
@@ -32,7 +35,19 @@ def load_gates(path: Path) -> GatesConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise GatesConfigError(path, [f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise GatesConfigError(path, [f"{path}:{line}: not UTF-8 text"]) from None
     return parse_gates(text, path)
+
+
+def check_gate_names(config: GatesConfig, names: list[str] | None, path: Path | str) -> None:
+    """Gates asked for by name (`--gates`) must be in the file: checked before a run starts, not after it."""
+    unknown = [name for name in names or [] if name not in config.gates]
+    if unknown:
+        which = ", ".join(repr(name) for name in unknown)
+        raise GatesConfigError(path, [f"{path}: unknown gate {which} (from --gates); the gates are "
+                                      f"{', '.join(config.gates)}"])
 
 
 def parse_gates(text: str, path: Path | str = "gates.yaml") -> GatesConfig:
@@ -111,12 +126,23 @@ _KNOWN_FIELDS = sorted({(f.alias or n) for m in _MODELS for n, f in m.model_fiel
 
 def _validation_problems(exc: ValidationError, data: Any, lines: dict[Path_, int], where: str) -> list[str]:
     problems = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    # `passs:` for `pass:` is one mistake: its "did you mean 'pass'?" says it; "pass: missing" would be a second.
+    misspelt = {_misspelt(_clean_loc(e["loc"])) for e in errors if e["type"] == "extra_forbidden"}
+    for err in errors:
         loc = _clean_loc(err["loc"])
+        if err["type"] == "missing" and loc in misspelt:
+            continue
         line = _line_for(loc, lines)
         message = _message(err, loc)
         problems.append(f"{where}:{line}: {_label(loc, data)}: {message}")
     return problems
+
+
+def _misspelt(loc: Path_) -> Path_ | None:
+    """Where the known field an unknown one is a near miss of would be (`(..., 'passs')` -> `(..., 'pass')`)."""
+    close = difflib.get_close_matches(str(loc[-1]), _KNOWN_FIELDS, n=1) if loc else []
+    return (*loc[:-1], close[0]) if close else None
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> Path_:

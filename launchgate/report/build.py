@@ -15,8 +15,8 @@ from typing import Any
 
 from launchgate.gates.evidence import BadLine, read_evidence
 from launchgate.gates.history import compare, previous_entry, read_history, record_run, summary_line, trend
-from launchgate.gates.loader import GatesConfigError, load_gates
-from launchgate.gates.scoring import UnknownGateError, score
+from launchgate.gates.loader import GatesConfigError, check_gate_names, load_gates
+from launchgate.gates.scoring import score
 from launchgate.gates.verdicts import GateVerdict, ScoreResult
 from launchgate.report.html import EXIT_MEANING, render_html
 from launchgate.report.junit import write_junit
@@ -62,13 +62,11 @@ def build_report(
     if not run_dir.is_dir():
         raise ReportError(f"no run directory at {run_dir}")
     config = load_gates(Path(gates_file))
+    check_gate_names(config, gates, gates_file)
     raw, bad = read_evidence(run_dir)
     redactor = Redactor.for_run(run_dir, raw, environ)
     records = [redactor.record(r) for r in raw]
-    try:
-        result = score(config, records, gates=gates, now=now, run=run_dir.name, gates_file=str(gates_file))
-    except UnknownGateError as exc:
-        raise GatesConfigError(gates_file, [f"{gates_file}: {exc}"]) from None
+    result = score(config, records, gates=gates, now=now, run=run_dir.name, gates_file=str(gates_file))
     result.bad_lines = [
         {"file": _rel(b.path, run_dir), "line": b.line, "error": redactor.text(b.error)[:500]} for b in bad
     ]
@@ -95,11 +93,13 @@ def build_report(
     )
 
 
-def report_command(run_dir: Path, gates_file: Path, gates: list[str] | None = None) -> int:
-    """Builds the report, prints a short plain-text summary, returns the exit code.
+def report_command(run_dir: Path, gates_file: Path, gates: list[str] | None = None, *, exit_zero: bool = False) -> int:
+    """Builds the report, prints a short plain-text summary ending in the verdict in words, returns the exit code.
 
-    History goes to `<run_dir>/../history.jsonl` (reports/history.jsonl). Raises GatesConfigError or
-    ReportError (exit 2) for the CLI to print as one message.
+    `exit_zero` (`--exit-zero`, what `make report` uses) returns 0 whatever the verdict: a newcomer's failed or
+    inconclusive gate is a result, not a crash. CI leaves it off and gets 1 or 3. History goes to
+    `<run_dir>/../history.jsonl` (reports/history.jsonl). Raises GatesConfigError or ReportError (exit 2) for
+    the CLI to print as one message.
     """
     run_dir = Path(run_dir)
     result = build_report(run_dir, gates_file, run_dir.parent / "history.jsonl", gates=gates)
@@ -112,9 +112,32 @@ def report_command(run_dir: Path, gates_file: Path, gates: list[str] | None = No
         print(f"  ({len(result.bad_lines)} unreadable evidence line(s) skipped; see the report's engineering details)")
     if result.comparison:
         print(f"  {result.comparison['summary']}")
-    print(f"report: {result.index_html}")
-    print(f"exit code {result.exit_code}: {EXIT_MEANING.get(result.exit_code, '')}")
-    return result.exit_code
+    meaning = EXIT_MEANING.get(result.exit_code, "")
+    if exit_zero:
+        print(f"exit code 0 (--exit-zero; the verdict's own exit code is {result.exit_code}: {meaning})")
+    else:
+        print(f"exit code {result.exit_code}: {meaning}")
+    print(verdict_line(result.gates, result.index_html))
+    return 0 if exit_zero else result.exit_code
+
+
+def verdict_line(gates: list[GateVerdict], index_html: Path) -> str:
+    """`Verdict: Internal Alpha FAIL, Closed Beta INCONCLUSIVE; report: reports/…/index.html`, the last line."""
+    words = ", ".join(f"{_short_title(g)} {g.verdict.upper()}" for g in gates) or "no gate decided"
+    return f"Verdict: {words}; report: {_shown_path(index_html)}"
+
+
+def _short_title(gate: GateVerdict) -> str:
+    # "Preconditions (framework §3-§7)" reads as "Preconditions" in a line that names every gate.
+    return gate.title.split(" (")[0].strip() or gate.id
+
+
+def _shown_path(path: Path) -> str:
+    """Relative to the working directory when under it (reports/…), so the line stays short; else as given."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _rel(path: Path, run_dir: Path) -> str:

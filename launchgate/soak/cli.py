@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from launchgate.soak.errors import SoakError
-from launchgate.soak.run import PROJECT_ROOT, SoakOptions, install_sigterm, resume_soak, start_soak
+from launchgate.soak.run import PROJECT_ROOT, SoakOptions, resume_soak, start_soak, stop_soak
 from launchgate.soak.windows import parse_duration
 
 
@@ -18,7 +18,9 @@ def _duration(flag: str, text: str) -> float:
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
-    install_sigterm()
+    # SIGTERM ends a soak like Ctrl-C (launchgate.cli.main): Locust stopped, the series kept, resumable.
+    if args.stop:
+        return stop_soak(Path(args.stop))
     if args.resume:
         return resume_soak(Path(args.resume))
     if not args.target or not args.duration:
@@ -46,7 +48,6 @@ def cmd_soak(args: argparse.Namespace) -> int:
 def cmd_onboard(args: argparse.Namespace) -> int:
     from launchgate.soak.onboarding import OnboardOptions, onboard
 
-    install_sigterm()
     return onboard(OnboardOptions(
         target=args.target, users=args.users, spawn_rate=args.spawn_rate, workers=args.workers,
         run_dir=Path(args.run_dir) if args.run_dir else None, timeout_s=_duration("--timeout", args.timeout),
@@ -76,6 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     soak.add_argument("--abort-on-fail", action="store_true", help="stop early, as failed, on a sustained breach")
     soak.add_argument("--abort-grace", help="how long a breach must last (default: gates.yaml abort_grace)")
     soak.add_argument("--resume", metavar="RUN", help="carry on a soak whose harness was killed")
+    soak.add_argument("--stop", metavar="RUN", help="end a soak that will not be resumed: its Locust and the stack "
+                                                    "it started (its harness too, if it still runs)")
     soak.add_argument("--probe-interval", default="1s", help="health probe interval (default 1s)")
     soak.add_argument("--scrape-interval", default="5s", help="/metrics scrape interval (default 5s)")
     soak.add_argument("--gates", default=str(PROJECT_ROOT / "gates.yaml"))

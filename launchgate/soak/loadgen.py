@@ -50,6 +50,8 @@ class LoadGenerator:
     workers: int = 0
     part: int = 1
     extra_args: list[str] = field(default_factory=list)
+    # Locust gets SIGTERM if the harness dies (even by kill -9). Not for a soak: `--resume` adopts its Locust.
+    die_with_harness: bool = False
 
     @property
     def directory(self) -> Path:
@@ -96,12 +98,17 @@ class LoadGenerator:
             main += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
                      "--expect-workers", str(self.workers), "--expect-workers-max-wait", "60"]
         files = self.pidfiles()
-        procs.start(main, env=env, log=self.log, pidfile=files[0], cwd=self.locustfile.parent)
-        for i, pidfile in enumerate(files[1:], 1):
-            worker = [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
-            procs.start(worker, env=env, log=Path(f"{self.prefix}-worker-{i}.log"), pidfile=pidfile,
-                        cwd=self.locustfile.parent)
-        self._await_first_second()
+        tie = self.die_with_harness
+        try:
+            procs.start(main, env=env, log=self.log, pidfile=files[0], cwd=self.locustfile.parent, die_with_parent=tie)
+            for i, pidfile in enumerate(files[1:], 1):
+                worker = [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+                procs.start(worker, env=env, log=Path(f"{self.prefix}-worker-{i}.log"), pidfile=pidfile,
+                            cwd=self.locustfile.parent, die_with_parent=tie)
+            self._await_first_second()
+        except KeyboardInterrupt:  # stopped while starting: the caller has no LoadGenerator to stop yet
+            self.kill()
+            raise
 
     def _await_first_second(self) -> None:
         """Up when the locustfile writes its first line; a Locust that exits first failed to start."""

@@ -65,7 +65,7 @@ def _run(run_dir: Path, options: OnboardOptions, plan: dict[str, object], target
     feed = LoadFeed(recorder, live).start()
     # The new users authenticate as themselves: no harness credentials.
     loadgen = LoadGenerator(run_dir, options.locustfile, dict(plan), {}, options.users, options.spawn_rate,
-                            options.timeout_s, options.workers)
+                            options.timeout_s, options.workers, die_with_harness=True)  # no resume: none to adopt it
     stop = threading.Event()
     try:
         loadgen.start()

@@ -8,6 +8,7 @@ harness gap (not target downtime), and a Locust still running is adopted, else a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import signal
@@ -22,7 +23,7 @@ from launchgate.gates.formatting import fmt_duration, fmt_percent
 from launchgate.gates.loader import GatesConfigError, load_gates
 from launchgate.gates.model import StabilityWindows
 from launchgate.runner import new_run_dir
-from launchgate.soak import analysis
+from launchgate.soak import analysis, harness
 from launchgate.soak.errors import SoakError
 from launchgate.soak.live import Live, WindowSums
 from launchgate.soak.loadgen import LoadFeed, LoadGenerator, Watchdog
@@ -39,9 +40,11 @@ from launchgate.soak.target import (
     reopen,
 )
 from launchgate.soak.windows import window_seconds
+from launchgate.stack import procs
+from launchgate.stack.manager import Stack
 
 STABILITY = "alpha.stability"
-EXIT_STABLE, EXIT_UNSTABLE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 3, 130
+EXIT_STABLE, EXIT_UNSTABLE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED, EXIT_USAGE = 0, 1, 3, 130, 2
 RUN_FILE = "run.json"
 
 
@@ -121,25 +124,36 @@ def start_soak(options: SoakOptions) -> int:
         raise SoakError(f"{run_dir} already holds a soak: resume it with --resume {run_dir}, or pick another --run-dir")
     run_dir.mkdir(parents=True, exist_ok=True)
     options.run_dir = run_dir
-    session = open_target(options.target, port_base=options.port_base, stack_dir=options.stack_dir,
-                          allow_production=options.allow_production, run_dir=run_dir)
-    try:
-        plan, notes = load_plan(session.target, SOAK_TASKS)
-        if not any(plan["weights"].values()):
-            raise SoakError(f"target {session.target.name!r}: no soak task has its routes ({'; '.join(notes)})")
-        provisional = time.time()  # set again when the load starts
-        state = RunState(options=_options_json(options), target=describe(session), start=provisional,
-                         end=provisional + options.duration_s, window_s=window_seconds(options.duration_s, bounds),
-                         services=[w.name for w in session.watched], plan=plan, notes=notes)
-        state.save(run_dir)
-        return _drive(run_dir, state, options, bounds, session, resumed=False)
-    finally:
-        session.close()
+    with harness.harness_lock(run_dir):
+        session = open_target(options.target, port_base=options.port_base, stack_dir=options.stack_dir,
+                              allow_production=options.allow_production, run_dir=run_dir)
+        try:
+            plan, notes = load_plan(session.target, SOAK_TASKS)
+            if not any(plan["weights"].values()):
+                raise SoakError(f"target {session.target.name!r}: no soak task has its routes ({'; '.join(notes)})")
+            provisional = time.time()  # set again when the load starts
+            state = RunState(options=_options_json(options), target=describe(session), start=provisional,
+                             end=provisional + options.duration_s,
+                             window_s=window_seconds(options.duration_s, bounds),
+                             services=[w.name for w in session.watched], plan=plan, notes=notes)
+            state.save(run_dir)
+            return _drive(run_dir, state, options, bounds, session, resumed=False)
+        finally:
+            session.close()
 
 
 # -- resume -----------------------------------------------------------------------------------------------
+def _soak_dir(run: Path) -> Path:
+    return run if run.is_dir() or run.is_absolute() else PROJECT_ROOT / "reports" / run
+
+
 def resume_soak(run: Path, *, quiet: bool = False) -> int:
-    run_dir = run if run.is_dir() or run.is_absolute() else PROJECT_ROOT / "reports" / run
+    run_dir = _soak_dir(run)
+    with harness.harness_lock(run_dir) if (run_dir / RUN_FILE).is_file() else contextlib.nullcontext():
+        return _resume(run, run_dir, quiet)
+
+
+def _resume(run: Path, run_dir: Path, quiet: bool) -> int:
     if not (run_dir / RUN_FILE).is_file() or not (run_dir / DB_NAME).is_file():
         raise SoakError(f"no soak to resume in {run}: it has no {RUN_FILE} and {DB_NAME}")
     state = RunState.load(run_dir)
@@ -158,6 +172,46 @@ def resume_soak(run: Path, *, quiet: bool = False) -> int:
         return _drive(run_dir, state, options, bounds, session, resumed=True)
     finally:
         session.close()
+
+
+# -- stop -------------------------------------------------------------------------------------------------
+HARNESS_STOP_TIMEOUT_S = 60.0
+
+
+def stop_soak(run: Path) -> int:
+    """Ends a soak that will not be resumed: its harness if it still runs (which then stops the rest itself),
+    then, by their PID files, any Locust process it left and the reference stack it started."""
+    run_dir = _soak_dir(run)
+    try:
+        state = RunState.load(run_dir)
+    except FileNotFoundError:
+        raise SoakError(f"{run} is not a soak run directory (no {RUN_FILE} in {run_dir})") from None
+    except (ValueError, TypeError) as exc:
+        raise SoakError(f"{run_dir / RUN_FILE} is not a soak's {RUN_FILE}: {exc}") from None
+    stopped = []
+    pid = harness.holder(run_dir)
+    if pid is not None and pid > 0:
+        procs.send_signal(pid, signal.SIGTERM, group=False)  # its own stop: Locust first, then its stack
+        if not procs.wait_until(lambda: harness.holder(run_dir) is None, HARNESS_STOP_TIMEOUT_S, interval=0.2):
+            raise SoakError(f"the soak's harness (pid {pid}) did not stop within {HARNESS_STOP_TIMEOUT_S:.0f} s: "
+                            f"`kill -9 {pid}`, then `launchgate soak --stop {run}` again")
+        stopped.append(f"its harness (pid {pid}), which stopped what it had started")
+    # The load first, then the target: masters before their workers (a master tells its workers to quit).
+    pidfiles = sorted((run_dir / "pids").glob("locust-*.pid"), key=lambda f: ("worker" in f.stem, f.stem))
+    locust = [f for f in pidfiles if procs.stop(f, timeout=15.0)]
+    if locust:
+        stopped.append(f"Locust ({len(locust)} process{'es' if len(locust) > 1 else ''})")
+    stack_dir = state.target.get("stack_dir")
+    notes: list[str] = []
+    if state.target.get("own_stack") and stack_dir:
+        stack = Stack(Path(stack_dir))
+        names = stack.down()
+        notes = stack.notes
+        if names:
+            stopped.append(f"its reference stack ({', '.join(names)})")
+    what = f"stopped {'; '.join(stopped)}" if stopped else "nothing of it was running"
+    print(f"soak {run_dir}: {what}{''.join(f' ({n})' for n in notes)}")
+    return EXIT_USAGE if notes else 0
 
 
 def _record_gap(recorder: Recorder, db: Path, state: RunState, interval: float, now: float) -> float:
@@ -424,11 +478,3 @@ def _shown(value: float | None, unit: str) -> str:
     if unit == "ratio":
         return fmt_percent(value)
     return f"{value:.1f}{_unit(unit)}"
-
-
-def install_sigterm() -> None:
-    """SIGTERM ends a soak like Ctrl-C: Locust stopped, the series kept, resumable."""
-    def handler(_sig: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)

@@ -66,7 +66,12 @@ def open_target(name: str, *, port_base: int | None = None, stack_dir: Path | No
         stack, own = _reference_stack(target, stack_dir, run_dir, start_stack)
     else:
         preflight(target)
-    auth = load_auth(target, stack)
+    try:
+        auth = load_auth(target, stack)
+    except BaseException:  # an interrupt too: no session exists yet whose close() would stop the stack
+        if own and stack is not None:
+            stack.down()
+        raise
     watched = [Watched(s.name, s.url + s.health_path,
                        s.url + "/metrics" if (target.managed or target.can("metrics")) else None,
                        stack.pids / f"{s.name}.pid" if stack is not None else None)
@@ -207,13 +212,19 @@ def reopen(info: dict[str, Any], allow_production: bool) -> TargetSession:
     stack_dir = Path(info["stack_dir"]) if info.get("stack_dir") else None
     if info.get("own_stack") and stack_dir is not None:
         stack = Stack(stack_dir)
-        if not stack.running():
+        started = not stack.running()
+        if started:
             try:
                 stack.up()
             except procs.StackError as exc:
                 raise SoakError(f"cannot start the run's reference stack again: {exc}") from exc
-        session = open_target(info["path"], port_base=info.get("port_base"), stack_dir=stack_dir,
-                              allow_production=allow_production, start_stack=False)
+        try:
+            session = open_target(info["path"], port_base=info.get("port_base"), stack_dir=stack_dir,
+                                  allow_production=allow_production, start_stack=False)
+        except BaseException:  # an interrupt too: no session exists yet whose close() would stop what we started
+            if started:
+                stack.down()
+            raise
         session.own_stack = True
         return session
     return open_target(info["path"], port_base=info.get("port_base"), stack_dir=stack_dir,

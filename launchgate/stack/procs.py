@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from launchgate import signals
+
 
 class StackError(Exception):
     """An expected failure with a message meant for the user (exit 2 at the CLI)."""
@@ -46,11 +48,15 @@ def read_pid(pidfile: Path) -> int | None:
 
 
 def start(
-    cmd: list[str], *, env: Mapping[str, str], log: Path, pidfile: Path, cwd: Path | None = None
+    cmd: list[str], *, env: Mapping[str, str], log: Path, pidfile: Path, cwd: Path | None = None,
+    die_with_parent: bool = False,
 ) -> subprocess.Popen[bytes]:
+    """Starts `cmd` in its own process group and writes its PID file. With `die_with_parent`, it gets SIGTERM
+    when this process dies (launchgate.signals.die_with_parent): for processes no one could adopt after us."""
     log.parent.mkdir(parents=True, exist_ok=True)
     pidfile.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
+    # A stop signal waits until the PID file is written: no process may run that no PID file names.
+    with log.open("ab") as out, signals.deferred():
         proc = subprocess.Popen(
             cmd,
             env=dict(env),
@@ -59,8 +65,9 @@ def start(
             stdin=subprocess.DEVNULL,
             cwd=cwd,
             start_new_session=True,  # its own process group, so stop() takes its children too
+            preexec_fn=signals.die_with_parent() if die_with_parent else None,
         )
-    pidfile.write_text(str(proc.pid))
+        pidfile.write_text(str(proc.pid))
     return proc
 
 

@@ -46,6 +46,10 @@ class TransientDeliveryError(Exception):
     """The server could not be reached or asked us to retry (4xx)."""
 
 
+class MailServerUnreachable(TransientDeliveryError):
+    """No SMTP session at all: every campaign would fail the same way, so the worker backs off as a whole."""
+
+
 def canonical_subject(subject: str) -> str:
     return " ".join(subject.split())
 
@@ -151,7 +155,10 @@ class SmtpConnection:
         except smtplib.SMTPResponseException as exc:
             self.close()
             raise _classify(exc.smtp_code, f"{exc.smtp_code} {exc.smtp_error!r}") from exc
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            self.close()
+            raise MailServerUnreachable(f"{type(exc).__name__}: {exc}") from exc
+        except smtplib.SMTPException as exc:
             self.close()
             raise TransientDeliveryError(f"{type(exc).__name__}: {exc}") from exc
         if refused:

@@ -59,6 +59,8 @@ class Campaign(Base):
     dao_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     dao_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     execution_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Set when a delivery attempt failed for want of the mail server: deferred campaigns queue behind new ones.
+    delivery_deferred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)

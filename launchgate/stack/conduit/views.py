@@ -112,6 +112,7 @@ def _execution(c: Campaign, deliveries: Sequence[Delivery]) -> dict[str, Any] | 
         "failed": failed,
         "pending": total - delivered - failed,
         "startedAt": iso(c.execution_started_at),
+        "deferredAt": iso(c.delivery_deferred_at),  # when a mail outage first held it back
         "completedAt": iso(c.completed_at),
     }
 

@@ -7,11 +7,13 @@ campaigns stuck in a local step, proposals to create or poll, and deliveries not
 from __future__ import annotations
 
 import threading
+import time
 
 from launchgate.stack.conduit.workflow import DAO_SUBMIT, DAO_VOTE, DELIVERING, LOCAL_STAGES, Workflow
 
 POLL_INTERVAL_S = 0.1
 MAX_IDLE_S = 5.0
+PASS_BUDGET_S = 0.5  # a pass re-reads the pending work at least this often
 
 
 class CampaignWorker:
@@ -48,7 +50,8 @@ class CampaignWorker:
         while not self._stop.is_set():
             wait = self.interval
             try:
-                self.run_once()
+                if self.run_once():
+                    wait = 0.0  # the pass ended on its time budget: work remains
                 failures = 0
             except Exception as exc:  # the database may be down: log, back off, retry; the worker must not die
                 failures += 1
@@ -60,18 +63,24 @@ class CampaignWorker:
             self._wake.wait(wait)
             self._wake.clear()
 
-    def run_once(self) -> None:
+    def run_once(self) -> bool:
+        """One pass over the pending work; True when it stopped on its time budget with work left, so that work
+        that arrived meanwhile is fetched again and put ahead of a retry backlog (pending_work's order)."""
         wf = self.workflow
+        deadline = time.monotonic() + PASS_BUDGET_S
         for campaign_id, stage in wf.pending_work():
             if self._stop.is_set():
-                return
-            if not wf.is_due(campaign_id):
+                return False
+            if time.monotonic() > deadline:
+                return True
+            if not wf.is_due(campaign_id, stage):
                 continue
             try:
                 self._step(campaign_id, stage)
             except Exception:  # one broken campaign must not starve the others
                 delay = wf.defer(campaign_id)
                 wf.log.exception("campaign %s: step %s failed; retrying in %.1f s", campaign_id, stage, delay)
+        return False
 
     def _step(self, campaign_id: str, stage: str) -> None:
         wf = self.workflow

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,7 @@ from launchgate.stack.conduit.governance import (
     proposal_payload,
 )
 from launchgate.stack.conduit.mail import (
+    MailServerUnreachable,
     PermanentDeliveryError,
     SmtpConnection,
     TransientDeliveryError,
@@ -139,6 +140,8 @@ class Workflow:
         self._due: dict[str, float] = {}
         self._failures: dict[str, int] = {}
         self._polls: dict[str, int] = {}  # unchanged DAO polls in a row, per campaign
+        self._mail_due = 0.0  # monotonic time before which no delivery is tried: the mail server is unreachable
+        self._mail_failures = 0
 
     # ---- creation and local steps ------------------------------------------------------------------
 
@@ -350,14 +353,35 @@ class Workflow:
     # ---- worker steps ------------------------------------------------------------------------------
 
     def pending_work(self) -> list[tuple[str, str]]:
+        """Campaigns with work, oldest first, except that deliveries deferred by a mail outage queue behind every
+        campaign not deferred (as a mail server's deferred queue does). The mark is committed, so it survives a
+        restart: a backlog that piled up while the mail server was away never delays a campaign approved since."""
         with self.db.session() as s:
             rows = s.execute(
-                select(Campaign.id, Campaign.stage).where(Campaign.stage.in_(WORK_STAGES)).order_by(Campaign.created_at)
+                select(Campaign.id, Campaign.stage)
+                .where(Campaign.stage.in_(WORK_STAGES))
+                .order_by(Campaign.delivery_deferred_at.is_not(None), Campaign.created_at)
             ).all()
         return [(r[0], r[1]) for r in rows]
 
-    def is_due(self, campaign_id: str) -> bool:
+    def is_due(self, campaign_id: str, stage: str) -> bool:
+        if stage == DELIVERING and self._mail_due > time.monotonic():
+            return False
         return self._due.get(campaign_id, 0.0) <= time.monotonic()
+
+    def _mail_unreachable(self) -> float:
+        """No SMTP session could be opened: every delivery waits (one probe per back-off), rather than each
+        campaign of a backlog trying the dead server in turn."""
+        self._mail_failures += 1
+        delay = min(MAX_BACKOFF_S, 0.2 * 2 ** (self._mail_failures - 1))
+        self._mail_due = time.monotonic() + delay
+        with self.db.session() as s:
+            s.execute(
+                update(Campaign)
+                .where(Campaign.stage == DELIVERING, Campaign.delivery_deferred_at.is_(None))
+                .values(delivery_deferred_at=now())
+            )
+        return delay
 
     def _later(self, campaign_id: str, seconds: float) -> None:
         self._due[campaign_id] = time.monotonic() + seconds
@@ -533,8 +557,13 @@ class Workflow:
                 if not dropped:
                     try:
                         conn.send(mail)
-                    except TransientDeliveryError as exc:
+                    except MailServerUnreachable as exc:
                         self._delivery_error(row.id, str(exc), permanent=False)
+                        delay = self._mail_unreachable()
+                        self.log.warning("mail server unreachable (%s); every delivery waits %.1f s", exc, delay)
+                        return
+                    except TransientDeliveryError as exc:
+                        self._delivery_error(row.id, str(exc), permanent=False, defer_campaign=True)
                         delay = self.defer(campaign_id)
                         self.log.warning(
                             "campaign %s: delivery to the sink failed (%s); retry in %.1f s", campaign_id, exc, delay
@@ -544,6 +573,7 @@ class Workflow:
                         self._delivery_error(row.id, str(exc), permanent=True)
                         continue
                 self._mark_delivered(row.id)
+                self._mail_failures = 0
                 sent += 1
                 self._anchor(mail)
         self._recovered(campaign_id)
@@ -617,7 +647,7 @@ class Workflow:
             s.add(row)
         return row
 
-    def _delivery_error(self, delivery_id: str, message: str, permanent: bool) -> None:
+    def _delivery_error(self, delivery_id: str, message: str, permanent: bool, defer_campaign: bool = False) -> None:
         with self.db.session() as s:
             d = s.get(Delivery, delivery_id)
             if d is not None:
@@ -625,6 +655,9 @@ class Workflow:
                 d.last_error = message[:500]
                 if permanent:
                     d.status = "failed"
+                c = s.get(Campaign, d.campaign_id) if defer_campaign else None
+                if c is not None and c.delivery_deferred_at is None:
+                    c.delivery_deferred_at = now()
 
     def _mark_delivered(self, delivery_id: str) -> None:
         with self.db.session() as s:

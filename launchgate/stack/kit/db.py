@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -59,6 +59,18 @@ class Database:
 
     def create_all(self) -> None:
         Base.metadata.create_all(self.engine, tables=self._tables)
+        self._add_new_columns()
+
+    def _add_new_columns(self) -> None:
+        """A state directory from an older version lacks columns added since: each is nullable, so it is added."""
+        existing = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in self._tables or Base.metadata.sorted_tables:
+                have = {c["name"] for c in existing.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in have and column.nullable:
+                        kind = column.type.compile(dialect=self.engine.dialect)
+                        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
