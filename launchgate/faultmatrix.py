@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 from launchgate.gates.evidence import read_evidence
 from launchgate.runner import PROJECT_ROOT
@@ -57,13 +58,28 @@ def run_suite(
         "-q", "--no-header", "-p", "no:cacheprovider",
     ]
     proc = subprocess.run(args, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return read_outcome(fault, run_dir, proc.returncode, proc.stdout[-4000:] + proc.stderr[-2000:])
+
+
+def read_outcome(fault: str | None, run_dir: Path, exit_code: int, log: str) -> SuiteOutcome:
+    """Which criteria the scenarios of the run in `run_dir` failed and passed."""
     records, _bad = read_evidence(run_dir)
     failing = {r.criterion for r in records if r.kind == "scenario" and r.outcome in ("failed", "error")}
     passing = {r.criterion for r in records if r.kind == "scenario" and r.outcome == "passed"}
-    return SuiteOutcome(
-        fault, proc.returncode, frozenset(c for c in failing if c), frozenset(c for c in passing if c),
-        proc.stdout[-4000:] + proc.stderr[-2000:],
-    )
+    return SuiteOutcome(fault, exit_code, frozenset(c for c in failing if c), frozenset(c for c in passing if c), log)
+
+
+def main_job_outcome(run_dir: Path) -> SuiteOutcome:
+    """The healthy outcome from a run of the main job (`launchgate run --target reference`, which CI runs first and
+    alone): its pytest exit status from the scenarios' JUnit file, its log from pytest.log."""
+    junit = run_dir / "scenarios-junit.xml"
+    if not junit.is_file():
+        return SuiteOutcome(None, 2, frozenset(), frozenset(), f"{run_dir} holds no scenarios-junit.xml: not a run")
+    suite = ElementTree.parse(junit).getroot()
+    suite = suite if suite.tag == "testsuite" else suite[0]
+    broken = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    log = (run_dir / "pytest.log").read_text(errors="replace") if (run_dir / "pytest.log").is_file() else ""
+    return read_outcome(None, run_dir, 1 if broken else 0, log[-6000:])
 
 
 def matrix_rows(

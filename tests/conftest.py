@@ -20,6 +20,9 @@ from launchgate.stack.manager import Stack, StackOptions
 # Each xdist worker gets its own band of ports, each stack in a worker the next PORT_SPAN-port slot in it. Bands stay
 # below 32768, where the kernel's ephemeral ports begin: a client socket must never hold a service port.
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+# The gate suites these tests start in subprocesses are no xdist workers: inheriting ours would move their ports.
+for _var in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+    os.environ.pop(_var, None)
 _PORT_SLOTS = itertools.count(0)
 _BASE = int(os.environ.get("LAUNCHGATE_TEST_PORT_BASE", "20000"))
 
@@ -105,3 +108,16 @@ def make_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         for running in started:
             running.close()
             running.stack.down()
+
+
+# The long poles go first, so that under pytest-xdist (scripts/test.sh: --dist loadfile) they start at once and the
+# short modules fill the other workers around them.
+LONG_MODULES = ("test_fault_matrix.py", "test_soak.py", "test_signals.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONG_MODULES.index(name) if name in LONG_MODULES else len(LONG_MODULES)
+
+    items.sort(key=rank)  # stable: every module keeps its own order

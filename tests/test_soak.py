@@ -34,7 +34,7 @@ from launchgate.stack.layout import SERVICE_NAMES
 from tests.conftest import RunningStack, start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-LAG = 0.5
+LAG = 1.0  # one probe interval
 ENV = {**os.environ, "CI": "1", "PYTHONUNBUFFERED": "1", "LAUNCHGATE_LOOPBACK_ONLY": "1"}
 FAULTS = {
     # fault switch: (tunables, the window check it must fail)
