@@ -37,10 +37,12 @@ mkdir -p .launchgate
 phase "ruff" $VENV/ruff check .
 
 main_job() {
+  # As a user runs it: not under coverage, whose tracing of the services halves the reference's throughput and
+  # would fail its 1,000-user onboarding rehearsal on 2 cores (tests/ measures the same code under coverage).
   # 0: every gate passes; 3: one is inconclusive, which the reference is without a 72-hour soak or feedback.
   # The fault matrix then holds every scenario of this run to passing (or inconclusive with its reason).
   local code=0
-  $VENV/coverage run -m launchgate run --target reference --reports-dir .launchgate/ci-reports || code=$?
+  $VENV/launchgate run --target reference --reports-dir .launchgate/ci-reports || code=$?
   ((code == 0 || code == 3))
 }
 phase "main job: the gate suite on the reference" main_job

@@ -214,3 +214,12 @@ def test_exit_zero_still_exits_2_on_bad_input(failed_run: Path) -> None:
 def test_make_report_runs_with_exit_zero() -> None:
     recipe = re.search(r"(?m)^report:.*\n\t(.*)$", (PROJECT_ROOT / "Makefile").read_text())
     assert recipe and "launchgate run" in recipe.group(1) and "--exit-zero" in recipe.group(1)
+
+
+@pytest.mark.parametrize("command", [["soak", "--duration", "1m"], ["onboard"]])
+def test_load_commands_refuse_a_bad_target_before_making_their_run_directory(tmp_path: Path,
+                                                                            command: list[str]) -> None:
+    run_dir, port_base = tmp_path / "reports" / "run", free_port_base()
+    done = launchgate(*command, "--target", "nowhere", "--run-dir", str(run_dir), "--port-base", str(port_base))
+    line = refused_before_work(done, tmp_path / "reports", port_base)
+    assert "unknown target 'nowhere'" in line

@@ -18,7 +18,7 @@ from launchgate.soak.live import Live
 from launchgate.soak.loadgen import LoadFeed, LoadGenerator
 from launchgate.soak.progress import Progress, clock
 from launchgate.soak.store import DB_NAME, Recorder
-from launchgate.soak.target import ONBOARDING_ROUTES, PROJECT_ROOT, load_plan, open_target
+from launchgate.soak.target import ONBOARDING_ROUTES, PROJECT_ROOT, load_plan, loadable_target, open_target
 from launchgate.soak.windows import histogram_percentile
 
 FLOW = "user onboarded"  # the flow name load/onboarding.py counts
@@ -41,6 +41,7 @@ class OnboardOptions:
 def onboard(options: OnboardOptions) -> int:
     if options.users < 1 or options.spawn_rate <= 0:
         raise SoakError("--users must be at least 1 and --spawn-rate above 0")
+    loadable_target(options.target, options.allow_production)  # a bad profile leaves no run directory behind
     run_dir = options.run_dir or new_run_dir(PROJECT_ROOT / "reports", f"onboard-{Path(options.target).stem}")
     run_dir.mkdir(parents=True, exist_ok=True)
     if (run_dir / DB_NAME).exists():

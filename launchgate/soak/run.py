@@ -36,6 +36,7 @@ from launchgate.soak.target import (
     TargetSession,
     describe,
     load_plan,
+    loadable_target,
     open_target,
     reopen,
 )
@@ -119,6 +120,7 @@ def start_soak(options: SoakOptions) -> int:
         raise SoakError("--users must be at least 1, --spawn-rate above 0 and --workers at least 0")
     if not options.locustfile.is_file():
         raise SoakError(f"no locustfile {options.locustfile}")
+    loadable_target(options.target, options.allow_production)  # a bad profile leaves no run directory behind
     run_dir = options.run_dir or new_run_dir(PROJECT_ROOT / "reports", f"soak-{Path(options.target).stem}")
     if (run_dir / DB_NAME).exists():
         raise SoakError(f"{run_dir} already holds a soak: resume it with --resume {run_dir}, or pick another --run-dir")

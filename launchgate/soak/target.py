@@ -47,8 +47,8 @@ def loopback_only() -> bool:
     return bool(os.environ.get(LOOPBACK_ENV) or os.environ.get("PYTEST_CURRENT_TEST"))
 
 
-def open_target(name: str, *, port_base: int | None = None, stack_dir: Path | None = None,
-                allow_production: bool = False, run_dir: Path | None = None, start_stack: bool = True) -> TargetSession:
+def loadable_target(name: str, allow_production: bool = False) -> Target:
+    """The profile `name`, if load may be put on it: checked before a run directory or anything else exists."""
     try:
         target = load_target(name)
     except TargetError as exc:
@@ -58,6 +58,12 @@ def open_target(name: str, *, port_base: int | None = None, stack_dir: Path | No
                         "load is refused unless you pass --allow-production")
     if target.load is None:
         raise SoakError(f"target {target.name!r} has no [load] table in {target.path}: no routes for load users")
+    return target
+
+
+def open_target(name: str, *, port_base: int | None = None, stack_dir: Path | None = None,
+                allow_production: bool = False, run_dir: Path | None = None, start_stack: bool = True) -> TargetSession:
+    target = loadable_target(name, allow_production)
     if target.managed and port_base is not None:
         target = shift_ports(target, port_base)
     check_hosts(target)
