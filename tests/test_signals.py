@@ -25,6 +25,7 @@ from launchgate.runner import PROJECT_ROOT
 from launchgate.stack import procs
 from launchgate.stack.layout import PORT_SPAN
 from launchgate.stack.manager import Stack, StackOptions
+from launchgate.waiting import wait_for
 from tests.conftest import next_port_base
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -35,15 +36,8 @@ QUICK_S = 30.0  # a command that must refuse before doing any work
 _OUTPUTS = itertools.count(1)
 
 
-def poll(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
+def poll(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    return wait_for(condition, timeout=timeout, what=what, interval=0.1)
 
 
 @dataclass
