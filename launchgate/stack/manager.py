@@ -187,8 +187,8 @@ class Stack:
         self._await(name, lambda: self._health_answers(name))
 
     def _launch_services(self) -> None:
-        """Every service forked from one interpreter that imported them once (launchgate/stack/launcher.py: a
-        third of the CPU of six separate starts), then each awaited healthy. A service answers 503 until what it
+        """Every service forked from one interpreter that imported them once (launchgate/stack/launcher.py: the
+        imports are most of a service's start), then each awaited healthy. A service answers 503 until what it
         depends on is up, so the wait orders them."""
         specs = [
             {"name": name, "env": self.service_env(name), "log": str(self.logs / f"{name}.log"),

@@ -107,6 +107,11 @@ class Faults:
     skip_dao_vote: bool = False
 
 
+def backoff(failures: int) -> float:
+    """Seconds before the next try after `failures` in a row: 0.2, 0.4, 0.8 ... up to MAX_BACKOFF_S."""
+    return min(MAX_BACKOFF_S, 0.2 * 2 ** (failures - 1))
+
+
 def utc_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -373,7 +378,7 @@ class Workflow:
         """No SMTP session could be opened: every delivery waits (one probe per back-off), rather than each
         campaign of a backlog trying the dead server in turn."""
         self._mail_failures += 1
-        delay = min(MAX_BACKOFF_S, 0.2 * 2 ** (self._mail_failures - 1))
+        delay = backoff(self._mail_failures)
         self._mail_due = time.monotonic() + delay
         with self.db.session() as s:
             s.execute(
@@ -390,7 +395,7 @@ class Workflow:
         """Backs a campaign's next network step off exponentially; returns the delay."""
         n = self._failures.get(campaign_id, 0) + 1
         self._failures[campaign_id] = n
-        delay = min(MAX_BACKOFF_S, 0.2 * 2 ** (n - 1))
+        delay = backoff(n)
         self._later(campaign_id, delay)
         return delay
 
