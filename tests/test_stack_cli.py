@@ -58,6 +58,7 @@ def test_up_status_logs_down_leave_nothing_behind(tmp_path: Path) -> None:
 def test_busy_port_is_named_and_exits_2(tmp_path: Path) -> None:
     base = next_port_base()
     with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # binds even over an earlier TIME_WAIT
         holder.bind(("127.0.0.1", base + 1))
         holder.listen()
         result = launchgate("stack", "up", "--state-dir", str(tmp_path / "s"), "--port-base", str(base))
