@@ -11,14 +11,21 @@ from launchgate.drivers.errors import TimeoutWaitingError
 T = TypeVar("T")
 
 
-def wait_for(probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.05) -> T:
-    """Calls `probe` until it returns a truthy value; raises naming `what` and the last value seen."""
+MAX_PAUSE_S = 0.5
+
+
+def wait_for(probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.02) -> T:
+    """Calls `probe` until it returns a truthy value; raises naming `what` and the last value seen. The pause
+    between calls starts at `interval` and grows half again each time up to MAX_PAUSE_S: a long wait costs few calls
+    (each is a request through the stack), a short one is seen at once."""
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    pause = interval
     while True:
         last = probe()
         if last:
             return last
-        if time.monotonic() >= deadline:
+        left = deadline - time.monotonic()
+        if left <= 0:
             raise TimeoutWaitingError(f"gave up after {timeout:.1f} s waiting for {what}; last seen: {last!r:.300}")
-        time.sleep(interval)
+        time.sleep(min(pause, left))
+        pause = min(max(interval, MAX_PAUSE_S), pause * 1.5)

@@ -100,14 +100,19 @@ def send_signal(pid: int, sig: signal.Signals, group: bool = True) -> None:
         os.kill(pid, sig)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
+    """Polls `condition` until it holds (True) or `timeout` passes (False); the pause grows from `interval` to
+    0.5 s, so a long wait polls little."""
     deadline = time.monotonic() + timeout
+    pause = interval
     while True:
         if condition():
             return True
-        if time.monotonic() >= deadline:
+        left = deadline - time.monotonic()
+        if left <= 0:
             return False
-        time.sleep(interval)
+        time.sleep(min(pause, left))
+        pause = min(max(interval, 0.5), pause * 1.5)
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

@@ -13,6 +13,9 @@ from launchgate.stack.conduit.workflow import DAO_SUBMIT, DAO_VOTE, DELIVERING, 
 
 POLL_INTERVAL_S = 0.1
 MAX_IDLE_S = 5.0
+# With nothing pending the pause doubles up to this: work only arrives through this service's API, which wakes the
+# worker at once, so an idle conduit need not query its database ten times a second.
+MAX_IDLE_POLL_S = 1.0
 PASS_BUDGET_S = 0.5  # a pass re-reads the pending work at least this often
 
 
@@ -23,6 +26,7 @@ class CampaignWorker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._idle_passes = 0  # passes in a row that found nothing pending
 
     def start(self) -> None:
         self._stop.clear()
@@ -48,10 +52,8 @@ class CampaignWorker:
         log = self.workflow.log
         failures = 0
         while not self._stop.is_set():
-            wait = self.interval
             try:
-                if self.run_once():
-                    wait = 0.0  # the pass ended on its time budget: work remains
+                wait = 0.0 if self.run_once() else self._pause()  # 0: the pass ran out of time with work left
                 failures = 0
             except Exception as exc:  # the database may be down: log, back off, retry; the worker must not die
                 failures += 1
@@ -68,7 +70,9 @@ class CampaignWorker:
         that arrived meanwhile is fetched again and put ahead of a retry backlog (pending_work's order)."""
         wf = self.workflow
         deadline = time.monotonic() + PASS_BUDGET_S
-        for campaign_id, stage in wf.pending_work():
+        pending = wf.pending_work()
+        self._idle_passes = 0 if pending else self._idle_passes + 1
+        for campaign_id, stage in pending:
             if self._stop.is_set():
                 return False
             if time.monotonic() > deadline:
@@ -81,6 +85,10 @@ class CampaignWorker:
                 delay = wf.defer(campaign_id)
                 wf.log.exception("campaign %s: step %s failed; retrying in %.1f s", campaign_id, stage, delay)
         return False
+
+    def _pause(self) -> float:
+        """Until the next pass: the poll interval, doubling with each pass in a row that found nothing pending."""
+        return min(MAX_IDLE_POLL_S, self.interval * 2 ** min(self._idle_passes, 8))
 
     def _step(self, campaign_id: str, stage: str) -> None:
         wf = self.workflow
