@@ -64,7 +64,7 @@ trap 'kill -INT "${side_pid[@]}" 2>/dev/null || true' EXIT  # test-containers.sh
 tests_code=0
 tests_start=$SECONDS
 echo "== tests/ (real stacks, fault matrix, soaks; the containers path and the browser tests beside them)"
-$VENV/coverage run -m pytest tests -m "not browser and not containers" -n 3 --dist loadfile "$@" || tests_code=$?
+$VENV/coverage run -m pytest tests -m "not browser and not containers" -n 3 --dist loadfile --durations=30 "$@" || tests_code=$?
 record "tests/ (real stacks, fault matrix, soaks)" "$tests_start" "$tests_code"
 failed=$tests_code
 for name in containers browser; do

@@ -35,6 +35,22 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _subprocess_coverage(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Coverage hands itself down to subprocesses through COVERAGE_PROCESS_CONFIG, and its tracing costs about a
+    third of their CPU: the modules that mostly repeat, in long subprocesses, code that other tests measure (soaks,
+    signals, whole gate runs) opt out, which keeps the measured number a lower bound and the job inside its time."""
+    config = os.environ.get("COVERAGE_PROCESS_CONFIG")
+    if config is None or request.node.get_closest_marker("unmeasured_subprocesses") is None:
+        yield
+        return
+    del os.environ["COVERAGE_PROCESS_CONFIG"]
+    try:
+        yield
+    finally:
+        os.environ["COVERAGE_PROCESS_CONFIG"] = config
+
+
 def next_port_base() -> int:
     return _BASE + _WORKER * 2000 + next(_PORT_SLOTS) * PORT_SPAN
 

@@ -17,7 +17,7 @@ import pytest
 from launchgate.runner import PROJECT_ROOT
 from tests import fake_371os
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.unmeasured_subprocesses]
 
 
 def _scenario_records(run_dir: Path) -> list[dict[str, Any]]:

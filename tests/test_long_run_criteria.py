@@ -19,6 +19,8 @@ from launchgate.gates.scoring import score
 from launchgate.runner import PROJECT_ROOT
 from tests.conftest import RunningStack
 
+pytestmark = pytest.mark.unmeasured_subprocesses
+
 PROFILE = "long-run"
 TOKEN_ENV = "LG_TEST_ADMIN_TOKEN"
 

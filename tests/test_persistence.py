@@ -14,6 +14,8 @@ from launchgate.drivers.governance import GovernanceDriver, proposal_body
 from launchgate.waiting import wait_for
 from tests.conftest import RunningStack
 
+pytestmark = pytest.mark.unmeasured_subprocesses
+
 
 def pending_for(campaigns: CampaignsDriver, campaign_id: str) -> list[dict]:
     return [a for a in campaigns.pending_approvals() if a["campaignId"] == campaign_id]
