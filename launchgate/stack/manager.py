@@ -29,6 +29,10 @@ from launchgate.stack.secrets import generate_secrets
 DEFAULT_STATE_DIR = Path(".launchgate/stack")
 CHAIN_ID = 31337
 START_TIMEOUT_S = 60.0  # services start side by side: on a busy host the last one waits on the others
+# The launcher only imports and forks (about 1.5 s of CPU): its bound catches a hang, not a slow host. On a host
+# that is CPU-bound, every service is its own session and so its own autogroup, with the same CPU share as the
+# whole test run: a launcher in that run was seen to take 58 s.
+LAUNCH_TIMEOUT_S = 180.0
 
 
 @dataclass
@@ -204,10 +208,12 @@ class Stack:
                 stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
             try:
-                launcher.communicate(json.dumps(specs).encode(), timeout=START_TIMEOUT_S)
+                launcher.communicate(json.dumps(specs).encode(), timeout=LAUNCH_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 launcher.kill()
                 launcher.wait()
+                raise procs.StackError(f"the service launcher did not finish within {LAUNCH_TIMEOUT_S:.0f} s and was "
+                                       f"stopped; last log lines:\n{procs.tail(log)}") from None
         if launcher.returncode != 0:
             raise procs.StackError(f"the service launcher exited with {launcher.returncode}; last log lines:\n"
                                    f"{procs.tail(log)}")
