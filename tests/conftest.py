@@ -92,6 +92,9 @@ class RunningStack:
 
 
 def start_stack(tmp: Path, **options: object) -> RunningStack:
+    """A reference stack on the next free ports. Without Prometheus unless asked (`prometheus=True`): only the
+    Prometheus tests read it, and its scrapes of every service are CPU the host lacks while tests/ runs."""
+    options.setdefault("prometheus", False)
     stack = Stack(tmp, StackOptions(port_base=next_port_base(), **options))  # type: ignore[arg-type]
     stack.up()
     return RunningStack(stack)

@@ -123,7 +123,7 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack
     """A stack whose Prometheus scrapes every second, for the SLI tests of this module."""
     from tests.conftest import start_stack
 
-    running = start_stack(tmp_path_factory.mktemp("monitored"), scrape_interval=SCRAPE_S)
+    running = start_stack(tmp_path_factory.mktemp("monitored"), prometheus=True, scrape_interval=SCRAPE_S)
     try:
         yield running
     finally:

@@ -29,7 +29,7 @@ SLOT = "X-LG-Slot"
 @pytest.fixture(scope="module")
 def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """A stack of this module's own: restores restart its services, deploys add processes."""
-    running = start_stack(tmp_path_factory.mktemp("releases"), prometheus=False)
+    running = start_stack(tmp_path_factory.mktemp("releases"))
     try:
         yield running
     finally:
@@ -111,7 +111,7 @@ def test_a_restore_replaces_the_database_while_the_broken_one_merges(tmp_path: P
 def test_postgres_snapshot_and_restore(make_stack) -> None:  # type: ignore[no-untyped-def]
     from tests.test_persistence import _pg_dir
 
-    running: RunningStack = make_stack(database="postgres", prometheus=False, **_pg_dir("postgres"))
+    running: RunningStack = make_stack(database="postgres", **_pg_dir("postgres"))
     governance = GovernanceDriver(running.client("admin"))
     earlier = governance.create(proposal_body("Before the dump", "ceo"))
     snapshots = Snapshots(running.stack)
