@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test job (the CI gate), on a 2-core host in about ten minutes:
+# The test job (the CI gate), on a 2-core host in about eleven minutes (the goal is ten):
 # 1. ruff;
 # 2. the main job, `launchgate run --target reference`: the whole gate suite (features/) on the reference target,
 #    alone, since its 1,000-user onboarding rehearsal must not share the host; it is also the fault matrix's
@@ -10,7 +10,7 @@
 #    their own process (Playwright's sync API leaves an event loop behind);
 # 4. line coverage of launchgate/ >= 80 % (services, CLI and suites are measured in their subprocesses too, but
 #    for the modules marked unmeasured_subprocesses: tests/conftest.py says why).
-# The host is CPU-bound throughout: what keeps it inside ten minutes is less work, not more parallelism.
+# The host is CPU-bound throughout: what shortens it is less work, not more parallelism.
 # Ends with the slowest tests and how long each phase took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
