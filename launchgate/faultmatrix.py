@@ -51,10 +51,7 @@ def run_suite(
     fault: str | None, run_dir: Path, port_base: int, features: list[str] | None = None, timeout: float = 1200
 ) -> SuiteOutcome:
     """The gate suite (or the given feature files) against a reference stack with `fault` switched on."""
-    # Not under coverage (`coverage run` hands its configuration down in COVERAGE_PROCESS_CONFIG): the faulted runs
-    # execute the code the rest of the tests measure, and tracing them would add a fifth to the fault matrix's CPU.
-    env = {k: v for k, v in os.environ.items() if k != "COVERAGE_PROCESS_CONFIG"}
-    env["LAUNCHGATE_FAULTS"] = fault or ""
+    env = {**os.environ, "LAUNCHGATE_FAULTS": fault or ""}
     args = [
         sys.executable, "-m", "pytest", *(features or ["features"]), f"--run-dir={run_dir}",
         f"--stack-port-base={port_base}",

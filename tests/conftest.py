@@ -51,6 +51,11 @@ def _subprocess_coverage(request: pytest.FixtureRequest) -> Iterator[None]:
         os.environ["COVERAGE_PROCESS_CONFIG"] = config
 
 
+def command_env() -> dict[str, str]:
+    """The environment of a `launchgate` command a test starts: read when it starts, after _subprocess_coverage."""
+    return {**os.environ, "CI": "1", "PYTHONUNBUFFERED": "1", "LAUNCHGATE_LOOPBACK_ONLY": "1"}
+
+
 def next_port_base() -> int:
     return _BASE + _WORKER * 2000 + next(_PORT_SLOTS) * PORT_SPAN
 

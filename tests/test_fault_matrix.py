@@ -26,7 +26,7 @@ from tests.conftest import next_port_base
 
 SUITE_FAULTS = sorted(set(FAULTS) - set(CAUGHT_ELSEWHERE))
 CONCURRENT_RUNS = 2  # one per core: the other tests share the host (scripts/test.sh runs two workers)
-pytestmark = pytest.mark.timeout(1800)  # a run per fault, plus the healthy one
+pytestmark = [pytest.mark.timeout(1800), pytest.mark.unmeasured_subprocesses]  # a run per fault (+ healthy)
 
 
 @pytest.fixture(scope="module")

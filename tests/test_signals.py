@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 import signal
 import subprocess
 import sys
@@ -26,14 +25,10 @@ from launchgate.stack import procs
 from launchgate.stack.layout import PORT_SPAN
 from launchgate.stack.manager import Stack, StackOptions
 from launchgate.waiting import wait_for
-from tests.conftest import next_port_base
+from tests.conftest import command_env, next_port_base
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300), pytest.mark.unmeasured_subprocesses]
 
-
-def env() -> dict[str, str]:
-    """The environment of the commands this module starts: read when each starts (see _subprocess_coverage)."""
-    return {**os.environ, "CI": "1", "PYTHONUNBUFFERED": "1", "LAUNCHGATE_LOOPBACK_ONLY": "1"}
 STACK_UP_S = 150.0  # ~10 s on an idle machine; much more while a CI run shares its two cores
 STOP_S = 75.0  # launchgate's own bound for its pytest's teardown is 60 s (runner.PYTEST_STOP_TIMEOUT_S)
 QUICK_S = 30.0  # a command that must refuse before doing any work
@@ -57,7 +52,7 @@ class Launchgate:
         n = next(_OUTPUTS)
         out, err = tmp / f"launchgate-{n}.out", tmp / f"launchgate-{n}.err"
         with out.open("wb") as stdout, err.open("wb") as stderr:
-            proc = subprocess.Popen([sys.executable, "-m", "launchgate", *args], cwd=PROJECT_ROOT, env=env(),
+            proc = subprocess.Popen([sys.executable, "-m", "launchgate", *args], cwd=PROJECT_ROOT, env=command_env(),
                                     stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, start_new_session=True)
         return cls(proc, out, err)
 
@@ -232,7 +227,7 @@ def test_run_refuses_a_leftover_stack_naming_the_command(leftovers: Leftovers, t
     (state_dir / "stack.json").write_text(f'{{"port_base": {base}}}')
     leftovers.state_dirs.append(state_dir)
     server = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(stack.ports.service("gateway"))]
-    procs.start(server, env=env(), log=stack.logs / "gateway.log", pidfile=stack.pids / "gateway.pid")
+    procs.start(server, env=command_env(), log=stack.logs / "gateway.log", pidfile=stack.pids / "gateway.pid")
     poll(lambda: listening(base), QUICK_S, "the stand-in gateway's port")
 
     run = leftovers.launch(tmp_path, "run", "--target", "reference", "--port-base", str(base),

@@ -33,15 +33,11 @@ from launchgate.gates.evidence import Evidence, read_evidence
 from launchgate.runner import PROJECT_ROOT
 from launchgate.stack import procs
 from launchgate.stack.layout import SERVICE_NAMES
-from tests.conftest import RunningStack, start_stack
+from tests.conftest import RunningStack, command_env, start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900), pytest.mark.unmeasured_subprocesses]
 LAG = 1.0  # one probe interval
 
-
-def env() -> dict[str, str]:
-    """The environment of the commands this module starts: read when each starts (see _subprocess_coverage)."""
-    return {**os.environ, "CI": "1", "PYTHONUNBUFFERED": "1", "LAUNCHGATE_LOOPBACK_ONLY": "1"}
 FAULTS = {
     # fault switch: (tunables, the window check it must fail)
     "error-rate": ({"LAUNCHGATE_FAULT_ERROR_RATE": "0.3"}, "error_rate"),  # with --abort-on-fail: stops early
@@ -76,7 +72,7 @@ class Soak:
         self._out = (self.run_dir.parent / f"{self.run_dir.name}.{n}.out").open("wb")
         self._err = (self.run_dir.parent / f"{self.run_dir.name}.{n}.err").open("wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "launchgate", "soak", *(extra or self.args)],
-                                     stdout=self._out, stderr=self._err, env=env(), start_new_session=True)
+                                     stdout=self._out, stderr=self._err, env=command_env(), start_new_session=True)
         return self
 
     def wait(self, timeout: float) -> tuple[int, str, str]:
@@ -440,7 +436,7 @@ def test_a_killed_harness_resumes_without_losing_samples(scenarios: dict[str, Sc
 # -- bad input: exit 2, one line, no traceback -------------------------------------------------------------
 def launchgate(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "launchgate", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env())
+                          timeout=timeout, env=command_env())
 
 
 def test_an_unreadable_duration_exits_2(tmp_path: Path) -> None:
