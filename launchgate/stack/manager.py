@@ -22,6 +22,7 @@ from launchgate.stack import procs
 from launchgate.stack.chain_setup import ensure_contracts, load_deployment
 from launchgate.stack.config import Secrets
 from launchgate.stack.faults import parse_faults
+from launchgate.stack.launch_socket import LAUNCH_SERVER_ENV, NoWarmLauncher, launch_via
 from launchgate.stack.layout import DEFAULT_PORT_BASE, SERVICE_NAMES, SLOT_OFFSETS, SLOTS_FILE, Ports
 from launchgate.stack.postgres import Postgres
 from launchgate.stack.secrets import generate_secrets
@@ -33,6 +34,14 @@ START_TIMEOUT_S = 60.0  # services start side by side: on a busy host the last o
 # that is CPU-bound, every service is its own session and so its own autogroup, with the same CPU share as the
 # whole test run: a launcher in that run was seen to take 58 s.
 LAUNCH_TIMEOUT_S = 180.0
+
+
+def sut_environ() -> dict[str, str]:
+    """The environment the reference's processes inherit: the caller's, less the harness's own instrumentation
+    (coverage.py hands itself down to subprocesses through COVERAGE_*). The reference is the system under test, a
+    program apart from the harness (shared/ARCHITECTURE.md): the harness's coverage measures the harness, and its
+    tracing would slow the target it judges."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
 
 
 @dataclass
@@ -165,7 +174,7 @@ class Stack:
 
     def service_env(self, name: str) -> dict[str, str]:
         env = {
-            **os.environ,
+            **sut_environ(),
             "LG_SERVICE": name,
             "LG_STATE_DIR": str(self.state_dir),
             "LG_SECRETS_FILE": str(self.secrets_file),
@@ -202,10 +211,31 @@ class Stack:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.pids.mkdir(parents=True, exist_ok=True)
         log = self.logs / "launcher.log"
+        if not self._launch_warm(specs, log):
+            self._launch_cold(specs, log)
+        for name in SERVICE_NAMES:
+            self._await(name, lambda name=name: self._health_answers(name))
+
+    def _launch_warm(self, specs: list[dict[str, Any]], log: Path) -> bool:
+        """Through the warm launcher LAUNCH_SERVER_ENV names, if one answers there (the test suite starts one)."""
+        server = os.environ.get(LAUNCH_SERVER_ENV)
+        if not server:
+            return False
+        try:
+            with signals.deferred():  # no service may run that no PID file names
+                failure = launch_via(server, specs, log, LAUNCH_TIMEOUT_S)
+        except NoWarmLauncher:
+            return False
+        if failure:
+            raise procs.StackError(f"the warm service launcher could not start the services: {failure}; last log "
+                                   f"lines:\n{procs.tail(log)}")
+        return True
+
+    def _launch_cold(self, specs: list[dict[str, Any]], log: Path) -> None:
         with log.open("ab") as out, signals.deferred():  # no service may run that no PID file names
             launcher = subprocess.Popen(
                 [sys.executable, "-m", "launchgate.stack.launcher"], stdin=subprocess.PIPE, stdout=out,
-                stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                stderr=subprocess.STDOUT, env={**sut_environ(), "PYTHONUNBUFFERED": "1"},
             )
             try:
                 launcher.communicate(json.dumps(specs).encode(), timeout=LAUNCH_TIMEOUT_S)
@@ -217,8 +247,6 @@ class Stack:
         if launcher.returncode != 0:
             raise procs.StackError(f"the service launcher exited with {launcher.returncode}; last log lines:\n"
                                    f"{procs.tail(log)}")
-        for name in SERVICE_NAMES:
-            self._await(name, lambda name=name: self._health_answers(name))
 
     def _health_answers(self, name: str) -> bool:
         try:
