@@ -10,7 +10,7 @@
 #    their own process (Playwright's sync API leaves an event loop behind);
 # 4. line coverage of the harness, launchgate/ >= 80 % (CLI and suites are measured in their subprocesses too, but
 #    for the modules marked unmeasured_subprocesses: tests/conftest.py says why; the reference's services are the
-#    system under test and run untraced: pyproject.toml's [tool.coverage.run] omit).
+#    system under test and run untraced: pyproject.toml's [tool.coverage.report] omit).
 # The host is CPU-bound throughout: what shortens it is less work, not more parallelism.
 # Ends with the slowest tests and how long each phase took.
 set -euo pipefail
@@ -39,27 +39,6 @@ rm -f .coverage .coverage.*
 mkdir -p .launchgate
 phase "ruff" $VENV/ruff check .
 
-# Beside the main job and tests/: the containers path, which mostly waits on apt, debootstrap and dockerd; beside
-# tests/: the browser tests, in a pytest process of their own. Their output is shown after tests/ ends, each whole.
-declare -A side_pid side_start
-side() {  # side NAME COMMAND...: starts it in the background, its output to .launchgate/<NAME>.log
-  side_start[$1]=$SECONDS
-  "${@:2}" >".launchgate/$1.log" 2>&1 &
-  side_pid[$1]=$!
-}
-trap 'kill -INT "${side_pid[@]}" 2>/dev/null || true' EXIT  # test-containers.sh's own trap stops dockerd
-# Port bands of their own: the three workers hold 20000-25999 (tests/conftest.py), all below the ephemeral ports.
-containers=(env LAUNCHGATE_TEST_PORT_BASE=28000 bash scripts/test-containers.sh)
-# The main job must have the host to itself, but it leaves some of it idle (its onboarding rehearsal spawns users at
-# a set rate): the containers path starts beside it in a session of its own whose scheduling group (Linux autogroup)
-# has the lowest weight, so it takes only what the main job leaves; it gets its full share once the main job ends.
-# Without autogroups, it starts after the main job.
-early=0
-if [[ -w /proc/self/autogroup ]]; then
-  early=1
-  side containers setsid bash -c 'echo 19 >/proc/self/autogroup; exec "$@"' containers "${containers[@]}"
-fi
-
 main_job() {
   # As a user runs it: not under coverage, whose tracing of the services halves the reference's throughput and
   # would fail its 1,000-user onboarding rehearsal on 2 cores (tests/ measures the same code under coverage).
@@ -72,13 +51,19 @@ main_job() {
 phase "main job: the gate suite on the reference" main_job
 export LAUNCHGATE_MATRIX_HEALTHY_RUN
 LAUNCHGATE_MATRIX_HEALTHY_RUN=$(readlink -f .launchgate/ci-reports/latest)
-if ((early)); then
-  echo 0 >"/proc/${side_pid[containers]}/autogroup" 2>/dev/null || true
-else
-  side containers "${containers[@]}"
-fi
-side browser env LAUNCHGATE_TEST_PORT_BASE=26000 $VENV/coverage run -m pytest tests e2e -m browser -p no:cacheprovider "$@"
 
+# Beside tests/: the containers path, which mostly waits on apt, debootstrap and dockerd, and the browser tests,
+# in a pytest process of their own. Their output is shown after tests/ ends, each whole.
+declare -A side_pid side_start
+side() {  # side NAME COMMAND...: starts it in the background, its output to .launchgate/<NAME>.log
+  side_start[$1]=$SECONDS
+  "${@:2}" >".launchgate/$1.log" 2>&1 &
+  side_pid[$1]=$!
+}
+# Port bands of their own: the three workers hold 20000-25999 (tests/conftest.py), all below the ephemeral ports.
+side containers env LAUNCHGATE_TEST_PORT_BASE=28000 bash scripts/test-containers.sh
+side browser env LAUNCHGATE_TEST_PORT_BASE=26000 $VENV/coverage run -m pytest tests e2e -m browser -p no:cacheprovider "$@"
+trap 'kill -INT "${side_pid[@]}" 2>/dev/null || true' EXIT  # test-containers.sh's own trap stops dockerd
 tests_code=0
 tests_start=$SECONDS
 echo "== tests/ (real stacks, fault matrix, soaks; the containers path and the browser tests beside them)"
