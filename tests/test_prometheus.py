@@ -244,8 +244,10 @@ def test_uptime_from_probes_and_from_prometheus_agree_within_one_scrape(monitore
         reading = SliReader(client, Monitoring(stack.prometheus_url, 'stack="reference"'), SCRAPE_S).uptime(window)
 
     assert reading.value is not None and 0 < reading.value < 1.0, reading
-    conduit = reading.per_service["conduit"]
-    assert conduit is not None and conduit < 1.0 and reading.per_service["gateway"] == 1.0, reading.per_service
+    conduit, gateway = reading.per_service["conduit"], reading.per_service["gateway"]
+    # The outage is the conduit's. A service left running answers every scrape but, on a host this busy, may miss
+    # one by its 1 s timeout (seen: 27 of 28): that is the host, and it stays well above the killed service.
+    assert conduit is not None and gateway is not None and conduit < 0.9 <= gateway, reading.per_service
     # The killed service's outage, in seconds, as each source saw it: within one scrape (plus one probe tick).
     down_probes = prober.downtime(end.timestamp(), "conduit")
     down_prometheus = (1 - conduit) * window.seconds
