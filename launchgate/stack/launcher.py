@@ -116,7 +116,6 @@ def _serve(path: Path) -> None:
     os.chmod(path, 0o600)  # the requests carry the services' secrets
     listener.listen(16)
     server = os.getpid()
-    print("ready", flush=True)
     last = time.monotonic()
     try:
         while time.monotonic() - last < IDLE_EXIT_S:
@@ -143,7 +142,7 @@ def _reap() -> None:
 
 
 def _launch_for(conn: socket.socket) -> int:
-    """In a child of the server: one request, one launch, one answer ("ok", or the error's last line)."""
+    """In a child of the server: one request, one launch, one answer ("ok", or what went wrong)."""
     try:
         conn.settimeout(30)
         request = json.loads(read_all(conn))
