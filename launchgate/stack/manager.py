@@ -191,23 +191,26 @@ class Stack:
         return env
 
     def start_service(self, name: str) -> None:
-        self._children[name] = procs.start(
-            [sys.executable, "-m", "launchgate.stack.serve", name],
-            env=self.service_env(name),
-            log=self.logs / f"{name}.log",
-            pidfile=self.pids / f"{name}.pid",
-        )
+        """One service (a restart): forked by the warm launcher when there is one, else a process of its own."""
+        spec = self._launch_spec(name)
+        if not self._launch_warm([spec], self.logs / "launcher.log"):
+            self._children[name] = procs.start(
+                [sys.executable, "-m", "launchgate.stack.serve", name],
+                env=spec["env"],
+                log=Path(spec["log"]),
+                pidfile=Path(spec["pidfile"]),
+            )
         self._await(name, lambda: self._health_answers(name))
+
+    def _launch_spec(self, name: str) -> dict[str, Any]:
+        return {"name": name, "env": self.service_env(name), "log": str(self.logs / f"{name}.log"),
+                "pidfile": str(self.pids / f"{name}.pid")}
 
     def _launch_services(self) -> None:
         """Every service forked from one interpreter that imported them once (launchgate/stack/launcher.py: the
         imports are most of a service's start), then each awaited healthy. A service answers 503 until what it
         depends on is up, so the wait orders them."""
-        specs = [
-            {"name": name, "env": self.service_env(name), "log": str(self.logs / f"{name}.log"),
-             "pidfile": str(self.pids / f"{name}.pid")}
-            for name in SERVICE_NAMES
-        ]
+        specs = [self._launch_spec(name) for name in SERVICE_NAMES]
         self.logs.mkdir(parents=True, exist_ok=True)
         self.pids.mkdir(parents=True, exist_ok=True)
         log = self.logs / "launcher.log"
