@@ -3,10 +3,10 @@ PromQL agreeing with the harness's own probes."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
-import itertools
 import threading
 import time
 from collections.abc import Iterator
