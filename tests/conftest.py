@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -142,10 +143,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 
 @pytest.fixture
 def make_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """A factory for extra stacks (faults, PostgreSQL), each stopped at the end of the test."""
+    """A factory for extra stacks (faults, PostgreSQL), each stopped at the end of the test. A PostgreSQL stack gets
+    a traversable state directory (its server runs as `postgres`, which cannot enter pytest's 0700 temp dirs),
+    removed once that stack is down."""
     started: list[RunningStack] = []
+    own_dirs: list[Path] = []
 
     def factory(state_dir: Path | None = None, **options: object) -> RunningStack:
+        if state_dir is None and options.get("database") == "postgres":
+            state_dir = Path(tempfile.mkdtemp(prefix="lg-pg-"))
+            state_dir.chmod(0o755)
+            own_dirs.append(state_dir)
         running = start_stack(state_dir or tmp_path_factory.mktemp("stack"), **options)
         started.append(running)
         return running
@@ -156,6 +164,8 @@ def make_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         for running in started:
             running.close()
             running.stack.down()
+        for directory in own_dirs:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 # The long poles go first, so that under pytest-xdist (scripts/test.sh: --dist loadfile) they start at once and the

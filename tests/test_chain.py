@@ -13,6 +13,7 @@ import json
 import os
 import pickle
 import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -106,6 +107,7 @@ def vote(governance: GovernanceDriver, proposal_id: str, role: str, option: str)
 def anvil_on() -> Iterator[Callable[[int], str]]:
     """Throwaway anvils with a chosen chain id (1 for "mainnet", 5 for "Goerli"), stopped by PID afterwards."""
     pidfiles: list[Path] = []
+    dirs: list[Path] = []
     binary = anvil_binary()
     assert binary is not None, "anvil is missing: run make bootstrap"
 
@@ -116,6 +118,7 @@ def anvil_on() -> Iterator[Callable[[int], str]]:
         procs.start([str(binary), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id)],
                     env=os.environ, log=tmp / "anvil.log", pidfile=pidfile)
         pidfiles.append(pidfile)
+        dirs.append(tmp)
         rpc = f"http://127.0.0.1:{port}"
         assert procs.wait_until(lambda: procs.port_in_use(port), 10), f"anvil on {port} did not start"
         return rpc
@@ -123,6 +126,8 @@ def anvil_on() -> Iterator[Callable[[int], str]]:
     yield start
     for pidfile in pidfiles:
         procs.stop(pidfile)
+    for directory in dirs:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 # -- anchoring and confirmation ----------------------------------------------------------------------------------

@@ -3,12 +3,8 @@ to the real SMTP sink with recomputable hashes, access control, single sends, an
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -506,20 +502,10 @@ def test_conduit_fault_switches_misbehave_as_named(make_stack: Any) -> None:
     assert alice.get("/api/agents")["agents"] == []
 
 
-@pytest.fixture
-def pg_state_dir() -> Iterator[Path]:
-    """PostgreSQL runs as `postgres`, which cannot enter pytest's 0700 temp dirs: a traversable one.
-    Requested before make_stack, so it is removed after that stack is down."""
-    root = Path(tempfile.mkdtemp(prefix="lg-conduit-pg-"))
-    os.chmod(root, 0o755)
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
-
-
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_workflow_on_postgresql(pg_state_dir: Path, make_stack: Any) -> None:
-    pg = make_stack(state_dir=pg_state_dir, database="postgres")
+def test_workflow_on_postgresql(make_stack: Any) -> None:
+    pg = make_stack(database="postgres")
     owner = conduit(pg, "member", "pg-owner")
     recipients = addresses(2, "pg")
     auto = create(owner, campaign_body(recipients))

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import httpx
 import pytest
 
@@ -38,7 +34,7 @@ def test_three_recipient_campaign_completes_with_three_emails(stack: RunningStac
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
 def test_kill_9_keeps_pending_approvals_and_proposals(make_stack, database: str) -> None:  # type: ignore[no-untyped-def]
-    running: RunningStack = make_stack(database=database, **_pg_dir(database))
+    running: RunningStack = make_stack(database=database)
     admin = running.client("admin")
     campaigns, governance = CampaignsDriver(admin), GovernanceDriver(admin)
     campaign = campaigns.create(campaign_body(["kept@recipients.test"], approval_mode="manual"))
@@ -71,7 +67,7 @@ def test_state_loss_fault_loses_pending_approvals(make_stack) -> None:  # type: 
 
 @pytest.mark.postgres
 def test_database_outage_answers_503_and_loses_nothing(make_stack) -> None:  # type: ignore[no-untyped-def]
-    running: RunningStack = make_stack(database="postgres", **_pg_dir("postgres"))
+    running: RunningStack = make_stack(database="postgres")
     campaigns = CampaignsDriver(running.client("admin"))
     before = campaigns.create(campaign_body(["before-outage@recipients.test"], approval_mode="manual"))
 
@@ -93,11 +89,3 @@ def test_database_outage_answers_503_and_loses_nothing(make_stack) -> None:  # t
     after = campaigns.create(campaign_body(["after-outage@recipients.test"]))
     assert campaigns.wait_until_final(after["id"])["status"] == "completed"
 
-
-def _pg_dir(database: str) -> dict:
-    """PostgreSQL runs as `postgres`, which cannot enter pytest's 0700 temp dirs: use a traversable one."""
-    if database != "postgres":
-        return {}
-    root = Path(tempfile.mkdtemp(prefix="lg-pg-"))
-    os.chmod(root, 0o755)
-    return {"state_dir": root}
