@@ -109,9 +109,7 @@ def test_a_restore_replaces_the_database_while_the_broken_one_merges(tmp_path: P
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_postgres_snapshot_and_restore(make_stack) -> None:  # type: ignore[no-untyped-def]
-    from tests.test_persistence import _pg_dir
-
-    running: RunningStack = make_stack(database="postgres", **_pg_dir("postgres"))
+    running: RunningStack = make_stack(database="postgres")
     governance = GovernanceDriver(running.client("admin"))
     earlier = governance.create(proposal_body("Before the dump", "ceo"))
     snapshots = Snapshots(running.stack)
