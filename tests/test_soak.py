@@ -160,6 +160,7 @@ def _kill_the_stack_mid_run(sc: Scenario) -> None:
         sc.facts.setdefault("first_killed", time.time())  # the gateway: from here on the system is down
     poll(lambda: sc.soak.count("SELECT COUNT(*) FROM samples WHERE metric = 'up' AND service = 'all' "
                                "AND value = 0") >= 3, 30, "the probes to see the stack down")
+    sc.facts["down_at"] = time.time()  # still down: nothing has started yet
     # All at once (each start is one core's work); up again when every /health answers 200.
     for name in SERVICE_NAMES:
         threading.Thread(target=_start_quietly, args=(stack, name), daemon=True).start()
