@@ -5,6 +5,7 @@ pytest_plugins = [
     "steps.common",
     "steps.campaigns",
     "steps.chain",
+    "steps.contract",
     "steps.data",
     "steps.feedback",
     "steps.flow",

@@ -14,6 +14,7 @@ from launchgate import signals
 from launchgate.coverage_import import register as register_coverage
 from launchgate.drivers.chain import ChainConfigError
 from launchgate.drivers.chain import register as register_chain
+from launchgate.drivers.contract import ContractDocError, load_contract
 from launchgate.envcheck import register as register_check_env
 from launchgate.gates.feedback_import import FeedbackFileError, feedback_command
 from launchgate.gates.loader import GatesConfigError, check_gate_names, load_gates
@@ -124,6 +125,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     # before a stack, a run directory or a scenario starts: found after the suite, it would cost the whole run.
     target = load_target(args.target)
     check_gate_names(load_gates(Path(args.gates_file)), gates, args.gates_file)
+    try:
+        load_contract()  # the OpenAPI documents contract.conformance runs
+    except ContractDocError as exc:
+        raise UsageError(str(exc)) from None
     features_dir = Path(args.features_dir) if args.features_dir else None
     if features_dir is not None and not features_dir.is_dir():
         raise UsageError(f"--features-dir {args.features_dir}: no such directory")

@@ -54,7 +54,7 @@ def test_alpha_fails_with_its_broken_criteria_named(run: tuple[subprocess.Comple
     for broken in ("alpha.tests-passed", "alpha.no-critical", "data.persistence", "core.campaign-creation",
                    "core.agent-approvals", "core.campaign-delivery", "core.dao-lifecycle", "monitoring.health",
                    "monitoring.metrics", "security.access-control", "seeding.initial-data", "beta.analytics",
-                   "chain.verification"):
+                   "chain.verification", "contract.conformance"):
         assert criteria[broken] == "fail", f"{broken} is {criteria[broken]}"
     # The harness cannot read a configuration view or secrets of this target: no data, never a pass.
     assert criteria["env.separation"] == "inconclusive"
@@ -108,6 +108,20 @@ def _errors(run_dir: Path) -> dict[str, list[str]]:
         ("A service whose dependency is down says so", "does not claim the 'faults' capability"),
         ("A member cannot read another member's campaign", "does not claim the 'identity' capability"),
         ("Configuration views reveal no secret", "does not claim the 'config-view' capability"),
+        ("Requests generated from the contract get the answers it documents",
+         "POST /api/email/campaign: ST101 Server error: Received: 500"),
+        ("Every route of the contract can be reached",
+         "GET /api/governance/proposals/pending-approval cannot be reached (GET /api/governance/proposals/"
+         "pending-approval answered 404: Proposal pending-approval not found): shadowed by "
+         "/api/governance/proposals/{id}, which takes it for an id"),
+        ("Reading a proposal changes nothing",
+         "reading /api/governance/proposals/{id}/results changed what /api/governance/proposals/{id} answers: "
+         "data.status: voting_active → pending_human_approval"),
+        ("Every transaction a ballot's answer claims is a real one",
+         "not a transaction hash (0x and 64 hex digits): the CEO's ballot: data.transaction_hash = '0x"),
+        ("An email sent with the contract's default options is accepted",
+         "is refused with the default enableCognitiveOptimization=true: POST /api/email/send answered 400: Email "
+         "validation failed; the same email is accepted without it"),
     ],
 )
 def test_scenario_says_what_is_wrong(run: tuple[subprocess.CompletedProcess[str], Path], scenario: str,

@@ -223,3 +223,23 @@ def test_load_commands_refuse_a_bad_target_before_making_their_run_directory(tmp
     done = launchgate(*command, "--target", "nowhere", "--run-dir", str(run_dir), "--port-base", str(port_base))
     line = refused_before_work(done, tmp_path / "reports", port_base)
     assert "unknown target 'nowhere'" in line
+
+
+# -- the contract's OpenAPI documents -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("openapi: 3.1.0\nx-launchgate-area: email\npaths:\n  /x: {get: [\n", "broken.yaml:5:1: not valid YAML"),
+        ("swagger: '2.0'\npaths: {}\n", "broken.yaml: not an OpenAPI 3 document"),
+        ("openapi: 3.1.0\npaths:\n  /x: {get: {responses: {}}}\n", "broken.yaml: 'x-launchgate-area' must name"),
+    ],
+)
+def test_an_openapi_document_that_cannot_be_used_is_named_with_its_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, says: str
+) -> None:
+    contract = tmp_path / "contract"
+    contract.mkdir()
+    (contract / "broken.yaml").write_text(text)
+    monkeypatch.setenv("LAUNCHGATE_CONTRACT_DIR", str(contract))
+    line = run_refused(tmp_path, "--target", "reference")
+    assert says in line and str(contract) in line, line

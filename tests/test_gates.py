@@ -409,7 +409,7 @@ REQUIRED = {
                       "security.access-control", "security.secrets"],
     "alpha": ["alpha.tests-passed", "alpha.no-critical", "alpha.stability", "data.persistence",
               "core.campaign-creation", "core.agent-approvals", "core.dao-lifecycle", "core.social-posting",
-              "core.campaign-delivery", "core.e2e-data-flow"],
+              "core.campaign-delivery", "contract.conformance", "core.e2e-data-flow"],
     "beta": ["beta.campaigns-confirmed", "beta.proposals-confirmed", "beta.feedback-positive", "beta.uptime",
              "beta.analytics", "chain.verification"],
     "launch": ["launch.users-onboarded", "launch.no-incidents", "launch.feedback-positive", "launch.engagement"],

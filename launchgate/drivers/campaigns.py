@@ -79,7 +79,8 @@ class CampaignsDriver:
             self.api.post(f"/api/approvals/{approval_id}/decision", json={"decision": decision, "reason": reason})
         )
 
-    def send_email(self, to: str, subject: str, content: str) -> Any:
+    def send_email(self, to: str, subject: str, content: str, optimize: bool = True) -> Any:
+        """POST /api/email/send with the contract's default options (`optimize`: enableCognitiveOptimization)."""
         body = {
             "emailData": {
                 "to": to,
@@ -88,7 +89,7 @@ class CampaignsDriver:
                 "privacy": {"maskSender": False, "trackingProtection": True, "blockchainVerification": True},
             },
             "useProxiedDelivery": True,
-            "enableCognitiveOptimization": True,
+            "enableCognitiveOptimization": optimize,
         }
         return self.api.raw("POST", "/api/email/send", json=body)
 

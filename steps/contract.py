@@ -1,0 +1,138 @@
+"""Steps of the contract's conformance (contract.conformance): Schemathesis's generated requests and the
+reachability of every static route, against the OpenAPI documents of fixtures/openapi/."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from pytest_bdd import given, then, when
+
+from launchgate.bdd.evidence_plugin import inconclusive, note
+from launchgate.bdd.session import TargetSession
+from launchgate.drivers.contract import (
+    TX_HASH,
+    ContractDoc,
+    ContractDocError,
+    FuzzRun,
+    fuzz,
+    id_views,
+    load_contract,
+    reach,
+    read_safety,
+    tx_claims,
+)
+from launchgate.drivers.http import answer
+
+# Bounds of the generated requests, per document (the documents run side by side): every operation with its
+# edge cases (Schemathesis's coverage phase) and a few generated bodies, small enough for a CI gate run.
+MAX_EXAMPLES = 5
+MAX_TIME_S = 120
+
+
+@given("the 371OS contract as OpenAPI documents")
+def contract_docs(target: TargetSession, context: dict[str, Any]) -> None:
+    try:
+        docs = load_contract()
+    except ContractDocError as exc:
+        raise AssertionError(str(exc)) from None
+    served = [d for d in docs if d.area in target.target.api]
+    if not served:
+        inconclusive(f"target {target.name} serves none of the contract's areas "
+                     f"({', '.join(sorted({d.area for d in docs}))})")
+    context["docs"], context["unserved"] = served, [d for d in docs if d not in served]
+
+
+@when("requests generated from the contract are sent to each of its services")
+def generated_requests(target: TargetSession, context: dict[str, Any], request: pytest.FixtureRequest) -> None:
+    docs: list[ContractDoc] = context["docs"]
+    token = target.token_for("admin")
+    out = target.run_dir / "artifacts" / "contract"
+
+    def run(doc: ContractDoc) -> FuzzRun:
+        return fuzz(doc, target.target.api[doc.area], token, out, max_examples=MAX_EXAMPLES, max_time_s=MAX_TIME_S)
+
+    with ThreadPoolExecutor(len(docs)) as pool:
+        context["runs"] = runs = list(pool.map(run, docs))
+    for done in runs:
+        note(request, f"{done.doc.path.name}: {done.cases} operations, {len(done.findings)} findings "
+                      f"(log: {done.log.relative_to(target.run_dir)})")
+
+
+@then("no answer is a server error, an undocumented status or a body the contract does not allow")
+def no_finding(context: dict[str, Any]) -> None:
+    runs: list[FuzzRun] = context["runs"]
+    findings = [f for r in runs for f in r.findings]
+    assert not findings, f"{len(findings)} answers break the contract: " + " | ".join(f.line() for f in findings[:8])
+    broken = [r for r in runs if r.cases == 0]
+    assert not broken, "; ".join(f"Schemathesis tested nothing of {r.doc.path.name} (exit {r.exit_code}, "
+                                 f"log {r.log.name})" for r in broken)
+
+
+@when("each route of the contract without an id is asked for")
+def static_routes(target: TargetSession, context: dict[str, Any]) -> None:
+    docs: list[ContractDoc] = context["docs"]
+    context["reached"] = [r for d in docs for r in reach(d, target.api(d.area, "admin"))]
+
+
+@then("every one of them answers as itself, none taken for an id")
+def all_reached(context: dict[str, Any]) -> None:
+    lost = [r for r in context["reached"] if not r.reachable]
+    assert not lost, "; ".join(r.line() for r in lost)
+
+
+@when("each view of the proposal the contract lists is read, and those read before it again")
+def read_views(target: TargetSession, context: dict[str, Any]) -> None:
+    views = id_views(context["docs"], "governance")
+    if not views:
+        inconclusive("the contract lists no view of a proposal")
+    context["views"] = views
+    context["changes"] = read_safety(target.api("governance", "admin"), views, context["proposal"]["id"])
+
+
+@then("no reading changed what another view answers")
+def nothing_changed(context: dict[str, Any]) -> None:
+    changes = context["changes"]
+    assert not changes, "a GET changed the resource: " + "; ".join(c.line() for c in changes)
+
+
+@then("every transaction the answers claim is a transaction hash that the target's chain confirms")
+def claims_confirmed(target: TargetSession, context: dict[str, Any]) -> None:
+    claims = [(f"the {role.upper()}'s ballot: {field}", value)
+              for role, body in context["votes"].items() for field, value in tx_claims(body)]
+    if not claims:
+        inconclusive("the answers claimed no transaction")
+    fake = [f"{what} = {value!r}" for what, value in claims if not TX_HASH.fullmatch(value)]
+    assert not fake, f"not a transaction hash (0x and 64 hex digits): {'; '.join(fake)}"
+    if target.chain() is None:
+        inconclusive(f"{len(claims)} transaction hashes were claimed, but target {target.name} names no chain "
+                     "to look them up in")
+    chain = target.chain_driver()
+    for what, value in claims:
+        chain.wait_confirmed(value, what)  # raises, naming the claim, when the chain has no such transaction
+
+
+ORDINARY = {"to": "defaults@recipients.test", "subject": "Quarterly community update",
+            "content": "Hello, here is what the community built this quarter."}
+
+
+@when("an ordinary email is sent with the options the contract gives by default")
+def send_with_defaults(target: TargetSession, context: dict[str, Any]) -> None:
+    campaigns = target.campaigns("admin")
+    context["default"] = campaigns.send_email(**ORDINARY)
+    context["plain"] = campaigns.send_email(**ORDINARY, optimize=False)
+
+
+@then("it is accepted, or refused for something in its own content")
+def accepted_with_defaults(context: dict[str, Any]) -> None:
+    default, plain = context["default"], context["plain"]
+    if default.is_success:
+        return
+    shown = answer(default)
+    if plain.is_success:
+        raise AssertionError(f"an ordinary email (subject {ORDINARY['subject']!r}) is refused with the default "
+                             f"enableCognitiveOptimization=true: {shown}; the same email is accepted without it, "
+                             "so the default option refuses every send whatever its content")
+    raise AssertionError(f"an ordinary email (subject {ORDINARY['subject']!r}) is refused with the contract's "
+                         f"default options: {shown}")
