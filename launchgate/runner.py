@@ -94,18 +94,36 @@ def run_features(
     return code
 
 
+# pytest's long sections (each failure's traceback, the short summary) go to the log only: the terminal gets the
+# progress and, from the report, each failing criterion with one line of evidence.
+_LOG_ONLY_FROM = re.compile(r"^=+ (FAILURES|ERRORS|short test summary info) =+$")
+_SECTION_END = re.compile(r"^=+ .*(passed|failed|skipped|error|deselected|no tests ran).* =+$")
+
+
 def _relay(proc: subprocess.Popen[str], out: TextIO) -> str:
-    """Copies pytest's output to the log and to our stdout until it ends; returns the last `launchgate:` line."""
+    """Copies pytest's output to the log, and all but its tracebacks to our stdout, until it ends; returns the
+    last `launchgate:` line."""
     assert proc.stdout is not None
     last = ""
+    hiding = False
     for line in proc.stdout:
         out.write(line)
-        with contextlib.suppress(OSError):  # our own stdout gone (a cancelled CI job): the log still gets it
-            sys.stdout.write(line)
+        if _LOG_ONLY_FROM.match(line) and not hiding:
+            hiding = True
+            _echo(f"(the failures' details are in {out.name})\n")
+        elif hiding and _SECTION_END.match(line):
+            hiding = False
+        if not hiding:
+            _echo(line)
         found = EXIT_LINE.search(line)
         if found:
             last = found.group(1)
     return last
+
+
+def _echo(line: str) -> None:
+    with contextlib.suppress(OSError):  # our own stdout gone (a cancelled CI job): the log still gets it
+        sys.stdout.write(line)
 
 
 def _stop_pytest(proc: subprocess.Popen[str], out: TextIO, run_dir: Path) -> None:

@@ -59,6 +59,10 @@ def test_alpha_fails_with_its_broken_criteria_named(run: tuple[subprocess.Comple
     # The harness cannot read a configuration view or secrets of this target: no data, never a pass.
     assert criteria["env.separation"] == "inconclusive"
     assert criteria["security.secrets"] == "inconclusive"
+    # Every endpoint is on loopback: whether traffic is encrypted in transit cannot be judged, so it is no pass.
+    assert criteria["data.tls"] == "inconclusive"
+    # The scenarios that should have produced the confirmations failed: so do the counts, not "too little data".
+    assert criteria["beta.campaigns-confirmed"] == criteria["beta.proposals-confirmed"] == "fail"
 
 
 def test_every_failure_is_named_and_none_is_a_harness_error(run: tuple[subprocess.CompletedProcess[str], Path]) -> None:

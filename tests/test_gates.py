@@ -253,14 +253,17 @@ def test_counts_that_break_an_upper_bound_fail_at_once() -> None:
     assert c.verdict == "fail" and c.evidence[0].name == "db down"
 
 
-def test_campaigns_confirmed_counts_distinct_passed_campaigns_with_tx_links() -> None:
-    cfg = config("""
+CAMPAIGNS_CONFIRMED = """
     - id: beta.campaigns-confirmed
       wording: 10 campaigns
       source: {kind: chain, outcome: passed, where: {subject_kind: campaign}, aggregate: count_distinct,
                field: subject}
       pass: ">= 10"
-    """)
+"""
+
+
+def test_campaigns_confirmed_counts_distinct_passed_campaigns_with_tx_links() -> None:
+    cfg = config(CAMPAIGNS_CONFIRMED)
     def tx(i: int, subject: str, kind: str = "campaign", outcome: str = "passed") -> Evidence:
         h = "0x" + f"{i:064x}"
         return rec("chain", "anchor", outcome, subject=subject, subject_kind=kind, tx_hash=h,
@@ -272,6 +275,14 @@ def test_campaigns_confirmed_counts_distinct_passed_campaigns_with_tx_links() ->
     _, c = only(cfg, [*records, tx(60, "camp-9")])
     assert (c.verdict, c.value) == ("pass", 10)
     assert c.evidence[0].tx_hash == "0x" + f"{0:064x}" and c.evidence[0].explorer_url.startswith("https://")
+
+
+def test_a_count_whose_feeding_scenario_failed_fails_rather_than_waits_for_evidence() -> None:
+    cfg = config(CAMPAIGNS_CONFIRMED + "      min_samples: 1\n")
+    _, c = only(cfg, scenarios("beta.campaigns-confirmed", 0, skipped=1))
+    assert c.verdict == "inconclusive" and "failed" not in c.reason  # could not run: still no data
+    _, c = only(cfg, scenarios("beta.campaigns-confirmed", 0, failed=1))
+    assert c.verdict == "fail" and "The scenario that produces this evidence failed: “bad 0”" in c.reason
 
 
 def test_positive_share_counts_each_tester_once_and_reports_the_response_rate() -> None:

@@ -115,7 +115,7 @@ def fuzz(doc: ContractDoc, base_url: str, token: str | None, out_dir: Path, *, m
     args = [
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", str(doc.path),
         "--url", base_url, "--checks", CHECKS, "--mode", "positive", "--phases", "examples,coverage,fuzzing",
-        "--max-examples", str(max_examples), "--seed", str(seed),
+        "--max-examples", str(max_examples), "--seed", str(seed), "--no-shrink",
         "--generation-database", "none", "--workers", "1", "--request-timeout", "10", "--no-color",
         "--report", "junit", "--report-junit-path", str(junit),
     ]

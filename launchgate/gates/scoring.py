@@ -108,7 +108,13 @@ def score_criterion(
     if crit.aggregate == "duration":
         agg.value, agg.summary = duration, f"observed for {fmt_duration(duration)}"
     measured, reason = _judge(crit, agg, samples, duration)
-    if measured == "inconclusive":
+    feeder = _failed_feeder(crit, records) if measured == "inconclusive" else None
+    if feeder is not None:
+        # No verdict milder than its evidence: the count is short because the run that produces it failed.
+        error = " ".join(str(feeder.details.get("error") or "").split())[:300]
+        said = f"The scenario that produces this evidence failed: “{feeder.name}”: {error}."
+        measured, reason = "fail", f"{said} {reason}"
+    elif measured == "inconclusive":
         reason += _scenario_says(crit.id, records)
     verdict: Verdict = measured
     waiver, reason = _apply_waivers(crit, config.waivers_for(crit.id), now, measured, reason)
@@ -140,6 +146,15 @@ def score_criterion(
     )
     result.evidence, result.evidence_total = _refs(agg, ids or {})
     return result
+
+
+def _failed_feeder(crit: Criterion, records: list[Evidence]) -> Evidence | None:
+    """For a criterion measured from other evidence (chain records, measurements), a scenario tagged with it that
+    failed: the scenario that should have produced that evidence."""
+    if any(src.kind == "scenario" for src in crit.source):
+        return None
+    return next((r for r in records if r.kind == "scenario" and r.criterion == crit.id
+                 and r.outcome in ("failed", "error")), None)
 
 
 def _scenario_says(criterion_id: str, records: list[Evidence]) -> str:

@@ -17,7 +17,7 @@ from launchgate.gates.evidence import BadLine, read_evidence
 from launchgate.gates.history import compare, previous_entry, read_history, record_run, summary_line, trend
 from launchgate.gates.loader import GatesConfigError, check_gate_names, load_gates
 from launchgate.gates.scoring import score
-from launchgate.gates.verdicts import GateVerdict, ScoreResult
+from launchgate.gates.verdicts import CriterionVerdict, GateVerdict, ScoreResult
 from launchgate.report.html import EXIT_MEANING, render_html
 from launchgate.report.junit import write_junit
 from launchgate.report.redact import Redactor
@@ -108,6 +108,9 @@ def report_command(run_dir: Path, gates_file: Path, gates: list[str] | None = No
         score_text = "no score" if gate.score is None else f"score {gate.score:.0f}%"
         reason = gate.reason if len(gate.reason) <= 110 else gate.reason[:109] + "…"
         print(f"  {gate.id:<14} {gate.verdict.upper():<13} {score_text:<10} {reason}")
+        for crit in gate.criteria:
+            if crit.verdict == "fail":
+                print(f"      ✗ {crit.id}: {_one_line(crit)}")
     if result.bad_lines:
         print(f"  ({len(result.bad_lines)} unreadable evidence line(s) skipped; see the report's engineering details)")
     if result.comparison:
@@ -119,6 +122,14 @@ def report_command(run_dir: Path, gates_file: Path, gates: list[str] | None = No
         print(f"exit code {result.exit_code}: {meaning}")
     print(verdict_line(result.gates, result.index_html))
     return 0 if exit_zero else result.exit_code
+
+
+def _one_line(crit: CriterionVerdict, width: int = 150) -> str:
+    """A failing criterion's evidence in one line: its first failed record and why, else the verdict's reason."""
+    failed = next((e for e in crit.evidence if e.outcome in ("failed", "error")), None)
+    text = f"{failed.name}: {failed.error}" if failed is not None and failed.error else crit.reason
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def verdict_line(gates: list[GateVerdict], index_html: Path) -> str:
