@@ -523,3 +523,27 @@ def test_a_locustfile_of_its_own_is_read_through_locusts_history_csv(stack: Runn
     conn.close()
     assert requests and requests > 20
     assert not (tmp_path / "run" / "locust" / "part-1_seconds.jsonl").exists()
+
+
+def test_a_service_without_a_health_route_that_serves_its_requests_is_up(tmp_path: Path) -> None:
+    """The public governance service has no /health (404) yet answers its API: a soak counts it up, never 0 %."""
+    from tests import fake_371os
+
+    with fake_371os.running() as fake:
+        profile = tmp_path / "371os-fake.toml"
+        profile.write_text(fake.profile() + textwrap.dedent("""
+            [load]
+            weights = { reads = 1 }
+            [load.routes]
+            dashboard = "GET email /api/analytics/dashboard?timeRange=7d"
+            list_proposals = "GET governance /api/governance/proposals?limit=10"
+        """))
+        result = launchgate("soak", "--target", str(profile), "--duration", "10s", "--users", "1",
+                            "--run-dir", str(tmp_path / "run"), timeout=180)
+    # 3: inconclusive, since the fake has no /metrics for the memory and restart checks; never a harness error
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "uptime 100% over" in result.stdout
+    records, _bad = read_evidence(tmp_path / "run")
+    summary = next(r for r in records if r.name == "soak.summary")
+    assert summary.details["uptime"] == 1.0 and summary.details["downtime_s"] == 0, summary.details
+    assert not [r for r in records if r.kind == "incident"], "a 404 from a missing health route is not downtime"

@@ -3,7 +3,9 @@
 
 Probes are scheduled on whole-second ticks of the wall clock and run concurrently, so one hung service
 cannot delay the others; a tick's results are written together, with the system's `up` (every service
-up) under service "all". A probe that does not answer 200 within the timeout is a down probe.
+up) under service "all". A service is down when its health route does not answer within the timeout or answers
+5xx; any other answer, a 404 from a service with no health route included, is up: a missing health route is a
+monitoring.health failure (the gate suite names it), not downtime.
 Downtime and restarts (a new process start time, or a new PID in the stack's PID file) become events.
 """
 
@@ -88,7 +90,7 @@ class Monitor:
     def _probe(self, service: Watched) -> tuple[bool, float]:
         started = time.perf_counter()
         try:
-            ok = self._client.get(service.health_url).status_code == 200
+            ok = self._client.get(service.health_url).status_code < 500
         except httpx.HTTPError:
             ok = False
         return ok, (time.perf_counter() - started) * 1000
