@@ -1,4 +1,4 @@
-"""The 371OS HTTP contract as OpenAPI 3.1 documents (fixtures/openapi/), and two checks of a target against it.
+"""The 371OS HTTP contract as OpenAPI 3.1 documents (fixtures/openapi/), and checks of a target against it.
 
 - Generated requests: Schemathesis runs each document against the base URL of the profile's [api] area that the
   document names (`x-launchgate-area`), bounded in examples and time, in a subprocess of its own (hypothesis and
@@ -6,6 +6,8 @@
   that breaks the schema comes back as a Finding in Schemathesis's own words: the route, the answer, the request.
 - Reachability: every static GET route is asked for once. One answered 404 is unreachable; when a parameterised
   route of the same document matches its path, it is named as shadowed by that route.
+- GET safety: reading one view of a resource must not change what another view answers.
+- Transaction claims: the fields of an answer that claim a transaction, for the chain to confirm.
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def fuzz(doc: ContractDoc, base_url: str, token: str | None, out_dir: Path, *, m
         "--generation-database", "none", "--workers", "1", "--request-timeout", "10", "--no-color",
         "--report", "junit", "--report-junit-path", str(junit),
     ]
-    env = {**os.environ, TOKEN_ENV: token or "", "SCHEMATHESIS_HOOKS": ""}
+    env = {**os.environ, TOKEN_ENV: token or ""}
     with log.open("w") as out:
         try:
             code = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=max_time_s,
