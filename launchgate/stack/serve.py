@@ -27,6 +27,10 @@ def main() -> None:
         log_config=None,
         access_log=config.log_level == "DEBUG",
         timeout_graceful_shutdown=3,
+        # Idle connections are closed by their clients, never under them: uvicorn's default of 5 s is shorter than
+        # the gateway's upstream pool keeps them (30 s), and a request sent on a connection the service was closing
+        # came back as a 502 (seen once in a soak: "upstream platform failed on POST /api/social/posts: ReadError").
+        timeout_keep_alive=75,
         # The gateway is the edge: a client's X-Forwarded-For must not choose its rate-limit bucket.
         # Services behind it keep trusting loopback, where the gateway sets that header itself.
         proxy_headers=name != "gateway",
