@@ -12,8 +12,8 @@ from pytest_bdd import given, then, when
 
 from launchgate.bdd.evidence_plugin import inconclusive, note
 from launchgate.bdd.session import TargetSession
+from launchgate.drivers.chain import TX_HASH
 from launchgate.drivers.contract import (
-    TX_HASH,
     ContractDoc,
     ContractDocError,
     FuzzRun,

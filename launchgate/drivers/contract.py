@@ -261,7 +261,6 @@ def _difference(before: tuple[int, Any], after: tuple[int, Any]) -> str:
 
 # -- transaction claims ------------------------------------------------------------------------------------------
 _TX_FIELD = re.compile(r"(?i)^(tx|transaction)(_?(hash|id))?$|(tx|transaction)_?(hash|id)$")
-TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 
 def tx_claims(body: Any, where: str = "") -> list[tuple[str, str]]:
