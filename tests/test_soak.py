@@ -161,8 +161,11 @@ def _kill_the_stack_mid_run(sc: Scenario) -> None:
     for name in reversed(SERVICE_NAMES):
         stack.kill(name)
         sc.facts.setdefault("first_killed", time.time())  # the gateway: from here on the system is down
-    poll(lambda: sc.soak.count("SELECT COUNT(*) FROM samples WHERE metric = 'up' AND service = 'all' "
-                               "AND value = 0") >= 3, 30, "the probes to see the stack down")
+    # Every service probed down, not only the system: the last one killed may otherwise be started again
+    # before a probe saw it gone (the sink stops and starts in well under a second).
+    seen_down = ("SELECT COUNT(DISTINCT service) FROM samples WHERE metric = 'up' AND value = 0 AND service != 'all' "
+                 f"AND ts >= {sc.facts['killed_at'] - LAG}")
+    poll(lambda: sc.soak.count(seen_down) >= len(SERVICE_NAMES), 30, "the probes to see every service down")
     sc.facts["down_at"] = time.time()  # still down: nothing has started yet
     # All at once (each start is one core's work); up again when every /health answers 200.
     for name in SERVICE_NAMES:
