@@ -20,6 +20,10 @@ Feature: Access control and secrets
       | publish a social post |
       | leave feedback        |
 
+  @criterion.security.access-control
+  Scenario: Browsers keep pages of other origins away from the API
+    Then a page on a foreign origin may neither read from nor write to any API
+
   @criterion.security.access-control @critical
   Scenario: A member cannot read another member's campaign
     Given member alice has created a campaign

@@ -119,6 +119,8 @@ class Target:
     raw: dict[str, Any] = field(default_factory=dict)
     monitoring: Monitoring | None = None
     load: LoadProfile | None = None
+    # [seed]: what framework §4 says a new user finds, by id or name; a kind not named means "at least one".
+    seed: dict[str, list[str]] = field(default_factory=dict)
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -230,7 +232,7 @@ def field_line(text: str, field: str | None) -> int | None:
 
 # The top-level keys a profile may have: a misspelt one (`managd = true`) would be ignored without a word.
 TOP_LEVEL_KEYS = ("name", "description", "environment", "production", "managed", "capabilities", "services", "api",
-                  "auth", "chain", "monitoring", "load", "database", "hooks", "files")
+                  "auth", "chain", "monitoring", "load", "database", "hooks", "files", "seed")
 
 
 def parse_target(data: dict[str, Any], path: Path) -> Target:
@@ -291,6 +293,7 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
         raw=data,
         monitoring=monitoring,
         load=_load_profile(reader.table("load"), path, api, services) if "load" in data else None,
+        seed=_seed(reader.table("seed", required=False), path),
     )
 
 
@@ -299,6 +302,21 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # leave its criteria inconclusive without a word, so it is refused.
 HOOKS = ("snapshot", "restore", "deploy", "switch", "canary", "rollback", "integration")
 DATABASE_KEYS = ("mode", "url_env", "integrations_table", "users_table")
+
+
+SEED_KINDS = ("templates", "agents", "proposals")
+
+
+def _seed(table: dict[str, Any], path: Path) -> dict[str, list[str]]:
+    names: dict[str, list[str]] = {}
+    for kind, listed in table.items():
+        if kind not in SEED_KINDS:
+            raise _bad(path, f"seed.{kind}", f"field seed.{kind} is not one launchgate reads; known: "
+                       f"{', '.join(SEED_KINDS)}")
+        if not isinstance(listed, list) or not all(isinstance(n, str) and n for n in listed):
+            raise _bad(path, f"seed.{kind}", f"field seed.{kind} must be a list of names, found {listed!r}")
+        names[kind] = listed
+    return names
 
 
 def _known_keys(table: dict[str, Any], known: tuple[str, ...], section: str, path: Path) -> dict[str, str]:

@@ -8,7 +8,7 @@ from pytest_bdd import given, parsers, then, when
 
 from launchgate.bdd.evidence_plugin import inconclusive
 from launchgate.bdd.session import TargetSession
-from launchgate.drivers.access import MUTATING_ACTIONS, attempt
+from launchgate.drivers.access import FOREIGN_ORIGIN, MUTATING_ACTIONS, attempt, origins_allowed
 from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
 from launchgate.drivers.http import answer
 from launchgate.drivers.monitoring import read_config
@@ -84,3 +84,10 @@ def no_secret_in_config(target: TargetSession) -> None:
         if any(secret in body for secret in secrets):
             leaks.append(name)
     assert not leaks, f"the configuration view of {', '.join(leaks)} contains a secret"
+
+
+@then("a page on a foreign origin may neither read from nor write to any API")
+def no_foreign_origin(target: TargetSession) -> None:
+    grants = [grant for area in ("email", "governance") if area in target.target.api
+              for grant in origins_allowed(target.api(area), area)]
+    assert not grants, f"CORS lets {FOREIGN_ORIGIN} call the API on a user's behalf: " + "; ".join(grants)

@@ -10,7 +10,8 @@ enhanced-mail-conduit
 - `POST /api/email/send`: 400 `Email validation failed` / `subject-too-short` with the default cognitive
   optimization; else the CLO's single-email rule (subject under 5 characters or containing URGENT).
 - `GET /api/email/templates`, `/api/agent/coordination/status`, `/api/dao/proposals`, `/api/analytics/dashboard`.
-- Anything else: Express's 404 page (`Cannot GET /metrics`). No authentication anywhere.
+- Anything else: Express's 404 page (`Cannot GET /metrics`). No authentication anywhere. CORS open to every origin
+  (`cors()`: `Access-Control-Allow-Origin: *`, preflights answered 204).
 
 dao-governance-service, everything under `/api/governance`
 - proposals in memory (`PROP-…`, `draft`), submit, start-voting with no check of the prior state, votes with no
@@ -287,7 +288,11 @@ def _voting_power(address: str) -> int:
 
 
 # -- HTTP --------------------------------------------------------------------------------------------------------
-def _handler(app: Callable[[str, str, dict[str, str], Any], Reply]) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    app: Callable[[str, str, dict[str, str], Any], Reply], *, cors: bool = False
+) -> type[BaseHTTPRequestHandler]:
+    """`cors`: the conduit's `app.use(cors())`, open to every origin (a preflight gets 204 and `*`)."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -307,7 +312,8 @@ def _handler(app: Callable[[str, str, dict[str, str], Any], Reply]) -> type[Base
             self.send_response(status)
             kind = "text/html" if is_html else "application/json"
             self.send_header("Content-Type", f"{kind}; charset=utf-8")
-            self.send_header("Access-Control-Allow-Origin", "*")
+            if cors:
+                self.send_header("Access-Control-Allow-Origin", "*")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -323,6 +329,17 @@ def _handler(app: Callable[[str, str, dict[str, str], Any], Reply]) -> type[Base
 
         def do_DELETE(self) -> None:
             self._serve("DELETE")
+
+        def do_OPTIONS(self) -> None:
+            if not cors:  # Express without cors(): no OPTIONS route
+                self._serve("OPTIONS")
+                return
+            self.send_response(204)
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE")
+            self.send_header("Access-Control-Allow-Headers", self.headers.get("Access-Control-Request-Headers", ""))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def log_message(self, *_args: Any) -> None:
             pass
@@ -360,6 +377,9 @@ governance = "{governance}"
 
 [auth]
 mode = "none"
+
+[seed]   # framework §4 seeding; the contract names the agents (templates and proposals: at least one of each)
+agents = ["ceo_mimi", "cfo_maya", "clo_sage", "chief_of_staff"]
 """
 
 
@@ -367,7 +387,7 @@ mode = "none"
 def running(conduit_port: int = 0, governance_port: int = 0) -> Iterator[Fake371OS]:
     """Both fake services on 127.0.0.1 (port 0: any free port), stopped on exit."""
     governance = Governance()
-    servers = [ThreadingHTTPServer(("127.0.0.1", conduit_port), _handler(conduit)),
+    servers = [ThreadingHTTPServer(("127.0.0.1", conduit_port), _handler(conduit, cors=True)),
                ThreadingHTTPServer(("127.0.0.1", governance_port), _handler(governance))]
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
     for thread in threads:

@@ -49,13 +49,22 @@ def test_alpha_fails_with_its_broken_criteria_named(run: tuple[subprocess.Comple
     verdict = json.loads((run_dir / "verdict.json").read_text())
     gates = {g["id"]: g for g in verdict["gates"]}
     criteria = {c["id"]: c["verdict"] for g in verdict["gates"] for c in g["criteria"]}
+    reasons = {c["id"]: c["reason"] for g in verdict["gates"] for c in g["criteria"]}
     assert gates["alpha"]["verdict"] == "fail"
     assert gates["preconditions"]["verdict"] == "fail"
-    for broken in ("alpha.tests-passed", "alpha.no-critical", "data.persistence", "core.campaign-creation",
-                   "core.agent-approvals", "core.campaign-delivery", "core.dao-lifecycle", "monitoring.health",
-                   "monitoring.metrics", "security.access-control", "seeding.initial-data", "beta.analytics",
+    for broken in ("alpha.tests-passed", "alpha.no-critical", "alpha.server-errors", "core.campaign-creation",
+                   "core.agent-approvals", "core.dao-lifecycle", "core.social-posting", "monitoring.health",
+                   "monitoring.metrics", "security.access-control", "seeding.initial-data",
                    "chain.verification", "contract.conformance"):
         assert criteria[broken] == "fail", f"{broken} is {criteria[broken]}"
+    # Every campaign is refused with a 500 before a restart or a delivery can be tried: no verdict on those
+    # criteria, with the route named (campaign creation fails for it).
+    for undecided in ("data.persistence", "core.campaign-delivery", "beta.analytics"):
+        assert criteria[undecided] == "inconclusive", f"{undecided} is {criteria[undecided]}"
+        assert "POST /api/email/campaign answered 500" in reasons[undecided], reasons[undecided]
+    (errors,) = [json.loads(line) for path in (run_dir / "evidence").glob("*.jsonl")
+                 for line in path.read_text().splitlines() if '"run.request-errors"' in line]
+    assert errors["details"]["by_route"]["POST /api/email/campaign"] > 0, errors["details"]
     # The harness cannot read a configuration view or secrets of this target: no data, never a pass.
     assert criteria["env.separation"] == "inconclusive"
     assert criteria["security.secrets"] == "inconclusive"
@@ -69,8 +78,11 @@ def test_every_failure_is_named_and_none_is_a_harness_error(run: tuple[subproces
     _done, run_dir = run
     records = _scenario_records(run_dir)
     assert len(records) >= 30
-    harness_errors = [r["name"] for r in records if r["outcome"] == "error"]
+    harness_errors = [r["name"] for r in records if r["outcome"] == "error" and not r["details"].get("target_error")]
     assert harness_errors == [], "a target fault was reported as a harness error"
+    for record in records:  # a 5xx in a Given step decides nothing about the scenario's criterion: named, not failed
+        if record["details"].get("target_error"):
+            assert " answered 5" in record["details"]["reason"], record["details"]["reason"]
     for record in records:
         details = record["details"]
         if record["outcome"] == "failed":
@@ -106,8 +118,12 @@ def _errors(run_dir: Path) -> dict[str, list[str]]:
         ("A ballot with a forged signature is refused",
          "expected a refusal, but POST /api/governance/votes answered 201"),
         ("A proposal goes through its whole lifecycle", "/close-voting answered 404: Route "),
+        ("Browsers keep pages of other origins away from the API",
+         "CORS lets https://foreign-origin.invalid call the API on a user's behalf: POST /api/email/campaign: "
+         "Access-Control-Allow-Origin: *"),
+        ("A post is published to every platform it names", "has no social posting API ([api] social in "),
         ("The target is seeded for new users",
-         "missing default templates: newsletter-template, product-update (found: blockchain-verified-welcome"),
+         "GET /api/agents answered 404: no such route"),
         ("Every email of a delivered campaign is anchored on chain", "target 371os-fake names no chain"),
         ("A service whose dependency is down says so", "does not claim the 'faults' capability"),
         ("A member cannot read another member's campaign", "does not claim the 'identity' capability"),

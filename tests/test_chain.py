@@ -41,8 +41,8 @@ from launchgate.drivers.chain import (
 )
 from launchgate.drivers.governance import GovernanceDriver, proposal_body
 from launchgate.drivers.mail import recompute_hash
+from launchgate.drivers.verification import HEADER_EMAIL_ID
 from launchgate.gates.evidence import EvidenceWriter, read_evidence
-from launchgate.hashing import HEADER_EMAIL_ID
 from launchgate.runner import PROJECT_ROOT
 from launchgate.stack import procs
 from launchgate.stack.chain_setup import WRITERS, ensure_contracts, load_deployment

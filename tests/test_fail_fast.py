@@ -116,8 +116,11 @@ def test_a_soak_that_has_not_finished_is_refused(tmp_path: Path) -> None:
          "field environment must be 'mock' or 'production', found 'staging'"),
         ("managed = true", "managd = true", "field managd is not one launchgate reads (did you mean 'managed'?)"),
         ("chain_id = 31337", 'chain_id = "31337"', "field chain.chain_id must be an integer, found '31337'"),
+        ("agents = ", "agent = ", "field seed.agent is not one launchgate reads; known: templates, "
+         "agents, proposals"),
+        ("proposals = ", 'proposals = "PROP-1" # ', "field seed.proposals must be a list of names, found 'PROP-1'"),
     ],
-    ids=["bad-value", "unknown-field", "wrong-type"],
+    ids=["bad-value", "unknown-field", "wrong-type", "unknown-seed-kind", "seed-not-a-list"],
 )
 def test_an_invalid_profile_field_is_named_with_its_file_and_line(tmp_path: Path, line_starts: str,
                                                                    replacement: str, says: str) -> None:

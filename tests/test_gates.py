@@ -364,6 +364,17 @@ def test_skipped_scenarios_make_a_criterion_inconclusive_unless_it_fails_anyway(
     assert (c.verdict, c.value) == ("pass", 1.0)
 
 
+def test_a_scenario_whose_setup_the_target_broke_decides_nothing() -> None:
+    """A 502 while creating the campaign to approve is no evidence about approvals: the scenario is an error,
+    the criterion inconclusive with the route named, not failed."""
+    broke = rec("scenario", "setup 502", "error", criterion="c.ratio", target_error=True,
+                reason="the target failed while setting up (Given a campaign): POST /api/campaigns answered 502")
+    _, c = only(config(RATIO), [*scenarios("c.ratio", 4), broke])
+    assert c.verdict == "inconclusive" and "POST /api/campaigns answered 502" in c.reason
+    _, c = only(config(RATIO), [*scenarios("c.ratio", 3, 1), broke])
+    assert c.verdict == "fail"  # a real failure beside it still decides
+
+
 def test_values_aggregates_and_percent_units() -> None:
     base = """
     - id: c.v
@@ -418,7 +429,7 @@ REQUIRED = {
                       "monitoring.health", "monitoring.metrics", "rollback.blue-green", "rollback.canary",
                       "rollback.db-snapshot", "data.backup-recovery", "data.encryption-at-rest", "data.tls",
                       "security.access-control", "security.secrets"],
-    "alpha": ["alpha.tests-passed", "alpha.no-critical", "alpha.stability", "data.persistence",
+    "alpha": ["alpha.tests-passed", "alpha.no-critical", "alpha.server-errors", "alpha.stability", "data.persistence",
               "core.campaign-creation", "core.agent-approvals", "core.dao-lifecycle", "core.social-posting",
               "core.campaign-delivery", "contract.conformance", "core.e2e-data-flow"],
     "beta": ["beta.campaigns-confirmed", "beta.proposals-confirmed", "beta.feedback-positive", "beta.uptime",

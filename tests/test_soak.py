@@ -390,6 +390,10 @@ def test_each_stability_fault_fails_its_own_window_check(scenarios: dict[str, Sc
         summary = next(r for r in sc.soak.records() if r.name == "soak.summary")
         assert summary.outcome == "failed" and "error rate" in summary.details["aborted"]
         assert "ABORT: error rate" in out and summary.details["observed_s"] < 45
+        # The summary names the routes behind the errors, from Locust's own failure counts.
+        top = summary.details["failures_by_route"][0]
+        assert top["count"] > 0 and top["route"].split()[0] in ("GET", "POST") and "500" in top["error"]
+        assert f"failed requests by route: {top['count']:,} x {top['route']}" in out
 
 
 @pytest.mark.heavy

@@ -14,9 +14,11 @@ from typing import Any, NoReturn
 import pytest
 
 from launchgate import signals
+from launchgate.bdd.answers_evidence import record_answers
 from launchgate.bdd.outcomes import INCONCLUSIVE, inconclusive
 from launchgate.bdd.session import TargetSession, check_reachable, managed_stack
-from launchgate.drivers.errors import DriverError
+from launchgate.drivers.answers import journal
+from launchgate.drivers.errors import ApiError, DriverError, UnreachableError
 from launchgate.gates.evidence import Evidence, EvidenceWriter, now_iso
 from launchgate.monitoring.slis import Window, record_window
 from launchgate.stack.layout import DEFAULT_PORT_BASE
@@ -143,10 +145,14 @@ def target_session(pytestconfig: pytest.Config, request: pytest.FixtureRequest) 
         _cannot_run(request, str(exc))
     session = TargetSession(target, run_dir, EvidenceWriter(run_dir, f"scenarios-{worker}"), stack)
     started = datetime.now(UTC)
+    answers = journal()
+    answers.know(session.known_secrets())
     try:
         yield session
     finally:
         session.close()
+        record_answers(answers, session.evidence, session.name, worker,
+                       started.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
         if target.monitoring is not None:  # SLIs read with PromQL over the session, while its Prometheus runs
             record_window(target, run_dir, Window(started, datetime.now(UTC)), stream=f"prometheus-{worker}",
                           scrape_interval=stack.options.scrape_interval if stack is not None else None)
@@ -175,7 +181,7 @@ def pytest_bdd_after_step(request: pytest.FixtureRequest, step: Any, **_: Any) -
 def pytest_bdd_step_error(request: pytest.FixtureRequest, step: Any, exception: Exception, **_: Any) -> None:
     _steps(request).append(
         {"keyword": step.keyword, "name": step.name, "line": step.line_number, "status": "failed",
-         "error": f"{type(exception).__name__}: {exception}"[:2000]}
+         "type": step.type, "error": f"{type(exception).__name__}: {exception}"[:2000]}
     )
 
 
@@ -286,6 +292,11 @@ def _write_scenario_evidence(item: pytest.Item, report: pytest.TestReport, call:
         harness_bug = excinfo is not None and not isinstance(excinfo.value, AssertionError | DriverError)
         outcome = "error" if harness_bug else "failed"
         details["error"] = _error_text(excinfo.value) if excinfo is not None else report.longreprtext[-2000:]
+        setup = _target_broke_setup(details["steps"], excinfo.value if excinfo is not None else None)
+        if setup:
+            # A 502 while creating the campaign to approve says nothing of approvals: no verdict on the criterion.
+            outcome, details["target_error"] = "error", True
+            details["reason"] = f"the target failed while setting up ({setup}): {details['error']}"
     session.evidence.write(
         Evidence(
             run=session.run_dir.name,
@@ -311,6 +322,15 @@ NOTES_KEY = pytest.StashKey[list[str]]()
 def note(request: pytest.FixtureRequest, text: str) -> None:
     """Puts `text` in the scenario's evidence (details.notes): what a passing check relied on, for the reader."""
     request.node.stash.setdefault(NOTES_KEY, []).append(text)
+
+
+def _target_broke_setup(steps: list[dict[str, Any]], exc: BaseException | None) -> str | None:
+    """The Given step in which the target answered 5xx or not at all, if that is how the scenario failed."""
+    failed = next((step for step in reversed(steps) if step["status"] == "failed"), None)
+    server_fault = isinstance(exc, UnreachableError) or (isinstance(exc, ApiError) and exc.status >= 500)
+    if failed is None or failed.get("type") != "given" or not server_fault:
+        return None
+    return f"{failed['keyword']} {failed['name']}"
 
 
 def _error_text(exc: BaseException) -> str:

@@ -34,3 +34,25 @@ def attempt(client: ApiClient, action: str) -> httpx.Response:
     """The target's answer to `action` (its status says whether the caller was refused)."""
     _area, method, path, body = MUTATING_ACTIONS[action]
     return client.raw(method, path, json=body)
+
+
+# What a page reads (routes of 371os-contract.md).
+READS = (("email", "/api/email/templates"), ("governance", "/api/governance/proposals"))
+FOREIGN_ORIGIN = "https://foreign-origin.invalid"  # .invalid never resolves: no page could really live there
+
+
+def origins_allowed(client: ApiClient, area: str) -> list[str]:
+    """What the target's CORS answers grant a page on a foreign origin, for a read and for each mutating action's
+    preflight: `GET /path: Access-Control-Allow-Origin: *`, one line per grant. Empty: the browser refuses."""
+    probes = [(method, path) for a, method, path, _ in MUTATING_ACTIONS.values() if a == area]
+    probes += [("GET", path) for a, path in READS if a == area]
+    grants = []
+    for method, path in dict.fromkeys(probes):
+        headers = {"Origin": FOREIGN_ORIGIN}
+        if method != "GET":  # what a browser sends before a cross-origin POST with a JSON body
+            headers |= {"Access-Control-Request-Method": method, "Access-Control-Request-Headers": "content-type"}
+        response = client.raw("GET" if method == "GET" else "OPTIONS", path, headers=headers)
+        allowed = response.headers.get("access-control-allow-origin", "")
+        if allowed in ("*", FOREIGN_ORIGIN):
+            grants.append(f"{method} {path}: Access-Control-Allow-Origin: {allowed}")
+    return grants

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from launchgate.drivers.answers import journal
 from launchgate.drivers.errors import ApiError, ContractError, UnreachableError, split_url, summarize_body
 
 
@@ -33,7 +34,9 @@ class ApiClient:
         if api_key:
             headers["X-API-Key"] = api_key
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+        answers = journal()
+        self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
+                                    event_hooks={"request": [answers.on_request], "response": [answers.on_response]})
 
     def close(self) -> None:
         self._client.close()
@@ -52,6 +55,7 @@ class ApiClient:
         try:
             return self._client.request(method, path, **kwargs)
         except httpx.TransportError as exc:
+            journal().on_unanswered(method, f"{self.base_url}{path}")
             raise UnreachableError(f"{self.base_url}{path}", type(exc).__name__) from exc
 
     def call(

@@ -8,18 +8,13 @@ from typing import Any
 
 from launchgate.drivers.errors import TimeoutWaitingError
 from launchgate.drivers.http import ApiClient
-from launchgate.hashing import (
-    HEADER_METADATA,
-    HEADER_TIMESTAMP,
-    HEADER_VALIDATION,
-    verification_hash,
-)
+from launchgate.drivers.verification import HEADER_METADATA, HEADER_TIMESTAMP, HEADER_VALIDATION, expected_hash
 
 
 def recompute_hash(message: dict[str, Any]) -> str:
     """The 371OS verification hash of a delivered email, from the email alone (never from the API)."""
     headers = message["headers"]
-    return verification_hash(
+    return expected_hash(
         subject=message["subject"],
         content=message["body"].replace("\r\n", "\n").rstrip("\n"),
         sender=message["mail_from"],

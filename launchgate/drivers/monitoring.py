@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from launchgate.drivers.answers import journal
 from launchgate.drivers.errors import UnreachableError, summarize_body
 
 
@@ -31,6 +32,7 @@ class HealthReading:
 def read_health(service: str, url: str, timeout: float = 3.0) -> HealthReading:
     try:
         response = httpx.get(url, timeout=timeout)
+        journal().on_response(response)
     except httpx.TransportError as exc:
         raise UnreachableError(url, type(exc).__name__) from exc
     try:
@@ -44,6 +46,7 @@ def read_health(service: str, url: str, timeout: float = 3.0) -> HealthReading:
 def read_metrics(url: str, timeout: float = 3.0) -> tuple[int, str]:
     try:
         response = httpx.get(url, timeout=timeout)
+        journal().on_response(response)
     except httpx.TransportError as exc:
         raise UnreachableError(url, type(exc).__name__) from exc
     return response.status_code, response.text
@@ -57,6 +60,7 @@ def metric_families(text: str) -> set[str]:
 def read_config(url: str, timeout: float = 3.0) -> dict[str, Any]:
     try:
         response = httpx.get(url, timeout=timeout)
+        journal().on_response(response)
     except httpx.TransportError as exc:
         raise UnreachableError(url, type(exc).__name__) from exc
     if response.status_code != 200:

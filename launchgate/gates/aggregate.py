@@ -109,8 +109,11 @@ def aggregate(src: Source, records: list[Evidence]) -> Aggregated:
 
 def _ratio_passed(src: Source, matched: list[Evidence], noun: str) -> Aggregated:
     passed = [r for r in matched if r.outcome == "passed"]
-    failed = [r for r in matched if r.outcome in FAILED]
-    skipped = [r for r in matched if r.outcome == "skipped"]
+    # A scenario whose setup the target broke (5xx, no answer) decides nothing about its criterion, like a
+    # skipped one; where skips are ignored or count against (alpha.tests-passed), it is a test that did not pass.
+    undecided = src.skipped == "inconclusive"
+    skipped = [r for r in matched if r.outcome == "skipped" or (undecided and r.details.get("target_error"))]
+    failed = [r for r in matched if r.outcome in FAILED and not (undecided and r.details.get("target_error"))]
     counted = len(passed) + len(failed) + (len(skipped) if src.skipped == "failed" else 0)
     value = len(passed) / counted if counted else None
     summary = f"{len(passed):,} of {plural(counted, noun)} passed"

@@ -25,6 +25,7 @@ from launchgate.gates.model import StabilityWindows
 from launchgate.runner import new_run_dir
 from launchgate.soak import analysis, harness
 from launchgate.soak.errors import SoakError
+from launchgate.soak.failures import failures_by_route, shown
 from launchgate.soak.live import Live, WindowSums
 from launchgate.soak.loadgen import LoadFeed, LoadGenerator, Watchdog
 from launchgate.soak.monitor import Monitor
@@ -439,16 +440,18 @@ def _finish(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabil
                               state.services)
     extra = {"users": options.users, "spawn_rate": options.spawn_rate, "workers": options.workers,
              "planned_duration_s": state.end - state.start, "analysis_s": round(time.monotonic() - started, 3),
-             "notes": state.notes}
+             "notes": state.notes, "failures_by_route": failures_by_route(run_dir / "locust")}
     records = analysis.evidence(result, run_dir.name, session.target.name, bounds, extra)
     writer = EvidenceWriter(run_dir, "soak")
     for record in records:
         writer.write(record)
-    _print_verdict(run_dir, result, session.target.name)
+    _print_verdict(run_dir, result, session.target.name, extra["failures_by_route"])
     return {"passed": EXIT_STABLE, "failed": EXIT_UNSTABLE}.get(result.outcome, EXIT_INCONCLUSIVE)
 
 
-def _print_verdict(run_dir: Path, result: analysis.Analysis, target: str) -> None:
+def _print_verdict(
+    run_dir: Path, result: analysis.Analysis, target: str, failures: list[dict[str, object]]
+) -> None:
     word = {"passed": "STABLE", "failed": "NOT STABLE", "skipped": "INCONCLUSIVE"}[result.outcome]
     passed = sum(1 for w in result.windows if w.outcome == "passed")
     print(f"soak of {target} over {fmt_duration(result.end - result.start)} "
@@ -460,6 +463,8 @@ def _print_verdict(run_dir: Path, result: analysis.Analysis, target: str) -> Non
     print(f"  {result.requests:,} requests, {result.failures:,} failed ({errors}); uptime {uptime} over "
           f"{result.probes:,} probes; {len(result.restarts)} restart(s); downtime "
           f"{sum(d.seconds for d in result.downtime):.0f} s; harness gaps {sum(g.seconds for g in result.gaps):.0f} s")
+    if failures:
+        print(f"  failed requests by route: {shown(failures)}")
     for name, count in analysis.failed_checks(result).items():
         print(f"  {name}: failed in {count} window(s)")
     for w in result.windows:

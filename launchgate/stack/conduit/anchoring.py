@@ -4,7 +4,7 @@ The workflow calls `Workflow.anchor_delivery(request)` once per delivered email,
 committed; the returned transaction hash is stored as the delivery's anchorTx. An exception is logged and
 leaves anchorTx null, so anchoring can never block or undo a delivery.
 
-The hash anchored is the email's 371OS verification hash (launchgate/hashing.py), the one its X-371OS headers
+The hash anchored is the email's 371OS verification hash (launchgate/stack/kit/hashing.py), the one its X-371OS headers
 let any holder of the email recompute. The `skip-anchor` fault returns a plausible transaction hash and
 writes nothing: the lie the harness's chain driver must catch.
 """

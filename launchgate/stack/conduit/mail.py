@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-from launchgate.hashing import (
+from launchgate.stack.kit.hashing import (
     HEADER_CAMPAIGN,
     HEADER_EMAIL_ID,
     HEADER_HASH,

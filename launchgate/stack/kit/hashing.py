@@ -1,4 +1,4 @@
-"""The 371OS email verification hash, as `371os-contract.md` defines it, and the mail headers that carry
+"""The reference 371OS's email verification hash, as `371os-contract.md` defines it, and the mail headers that carry
 its inputs so that anyone holding a delivered email can recompute it."""
 
 from __future__ import annotations
