@@ -124,6 +124,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Every bad input (target, gates file, --gates, features directory, soak) stops the run here, in a second,
     # before a stack, a run directory or a scenario starts: found after the suite, it would cost the whole run.
     target = load_target(args.target)
+    unset = target.unset_variables()
+    if unset:
+        raise UsageError(f"{target.path}: {'; '.join(unset)}")
     check_gate_names(load_gates(Path(args.gates_file)), gates, args.gates_file)
     try:
         load_contract()  # the OpenAPI documents contract.conformance runs

@@ -100,6 +100,27 @@ class LoadProfile:
     settings: dict[str, Any] = field(default_factory=dict)  # other scalar keys of [load], e.g. wait times
 
 
+ROLES = ("admin", "ceo", "cfo", "clo", "member")
+AUTH_MODES = ("none", "stack-secrets", "env")
+CREDENTIAL_KINDS = {"token_env": "Authorization", "api_key_env": "X-API-Key"}
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A role's credential on an unmanaged target: a bearer token or an API key, read from the environment."""
+
+    role: str
+    kind: str  # a key of CREDENTIAL_KINDS
+    env: str
+
+    def headers(self) -> dict[str, str]:
+        """The request headers that carry it; empty when its variable is unset."""
+        value = os.environ.get(self.env, "")
+        if not value:
+            return {}
+        return {"Authorization": f"Bearer {value}"} if self.kind == "token_env" else {"X-API-Key": value}
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
@@ -121,9 +142,21 @@ class Target:
     load: LoadProfile | None = None
     # [seed]: what framework §4 says a new user finds, by id or name; a kind not named means "at least one".
     seed: dict[str, list[str]] = field(default_factory=dict)
+    credentials: dict[str, Credential] = field(default_factory=dict)  # [auth.roles], for auth mode "env"
+    known_secret_envs: list[str] = field(default_factory=list)  # [secrets] known_env: values no answer may hold
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
+
+    def unset_variables(self) -> list[str]:
+        """The variables the profile names that are not set: `[auth.roles] cfo: $LG_CFO_TOKEN is not set`."""
+        named = [(f"[auth.roles] {c.role}", c.env) for c in self.credentials.values() if self.auth.get("mode") == "env"]
+        named += [("[secrets] known_env", env) for env in self.known_secret_envs]
+        return [f"{where}: ${env} is not set" for where, env in named if not os.environ.get(env)]
+
+    def known_secrets(self) -> list[str]:
+        """The values of [secrets] known_env: secrets the target holds, which no answer may reveal."""
+        return [os.environ[env] for env in self.known_secret_envs if os.environ.get(env)]
 
     def env_secret(self, key: str) -> str | None:
         """A secret named by the profile's auth section, read from the environment."""
@@ -232,7 +265,7 @@ def field_line(text: str, field: str | None) -> int | None:
 
 # The top-level keys a profile may have: a misspelt one (`managd = true`) would be ignored without a word.
 TOP_LEVEL_KEYS = ("name", "description", "environment", "production", "managed", "capabilities", "services", "api",
-                  "auth", "chain", "monitoring", "load", "database", "hooks", "files", "seed")
+                  "auth", "chain", "monitoring", "load", "database", "hooks", "files", "seed", "secrets")
 
 
 def parse_target(data: dict[str, Any], path: Path) -> Target:
@@ -272,6 +305,7 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
         if monitoring.slis not in SLI_MODES:
             raise _bad(path, "monitoring.slis",
                        f"field monitoring.slis must be 'beside' or 'instead', found {monitoring.slis!r}")
+    auth, credentials = _auth(reader.table("auth", required=False), path)
     environment = reader.text("environment")
     if environment not in ("mock", "production"):
         raise _bad(path, "environment", f"field environment must be 'mock' or 'production', found {environment!r}")
@@ -285,7 +319,7 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
         services=services,
         api=api,
         chain=chain,
-        auth={k: str(v) for k, v in reader.table("auth", required=False).items()},
+        auth=auth,
         hooks=_known_keys(reader.table("hooks", required=False), HOOKS, "hooks", path),
         database=_known_keys(reader.table("database", required=False), DATABASE_KEYS, "database", path),
         capabilities=frozenset(reader.strings("capabilities", [])),
@@ -294,14 +328,61 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
         monitoring=monitoring,
         load=_load_profile(reader.table("load"), path, api, services) if "load" in data else None,
         seed=_seed(reader.table("seed", required=False), path),
+        credentials=credentials,
+        known_secret_envs=_known_secret_envs(reader.table("secrets", required=False), path),
     )
 
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # [hooks] and [database] keys (fixtures/targets/staging.example.toml documents them): a misspelt one would
 # leave its criteria inconclusive without a word, so it is refused.
-HOOKS = ("snapshot", "restore", "deploy", "switch", "canary", "rollback", "integration")
+HOOKS = ("snapshot", "restore", "deploy", "switch", "canary", "rollback", "integration", "restart", "dependency_down",
+         "dependency_up")
 DATABASE_KEYS = ("mode", "url_env", "integrations_table", "users_table")
+
+
+def _auth(table: dict[str, Any], path: Path) -> tuple[dict[str, str], dict[str, Credential]]:
+    """[auth]: `mode` (none, stack-secrets, env), `postiz_key_env`, and for mode env one credential per role under
+    [auth.roles]: `admin = { token_env = "VAR" }` or `{ api_key_env = "VAR" }`."""
+    roles = table.get("roles", {})
+    scalars = {k: v for k, v in table.items() if k != "roles"}
+    for key in ("token_env", "api_key_env"):
+        if key in scalars:
+            raise _bad(path, f"auth.{key}", f"field auth.{key} is gone: name each role's credential under "
+                       f"[auth.roles], e.g. admin = {{ {key} = \"{scalars[key]}\" }}")
+    auth = _known_keys(scalars, ("mode", "postiz_key_env"), "auth", path)
+    mode = auth.get("mode", "none")
+    if mode not in AUTH_MODES:
+        raise _bad(path, "auth.mode", f"field auth.mode must be one of {', '.join(AUTH_MODES)}, found {mode!r}")
+    if not isinstance(roles, dict):
+        raise _bad(path, "auth.roles", f"field auth.roles must be a table, found {roles!r}")
+    credentials = {}
+    for role, entry in roles.items():
+        where = f"auth.roles.{role}"
+        if role not in ROLES:
+            raise _bad(path, where, f"field {where} is not a role launchgate acts as; known: {', '.join(ROLES)}")
+        if not isinstance(entry, dict) or len(entry) != 1 or next(iter(entry)) not in CREDENTIAL_KINDS:
+            raise _bad(path, where, f"field {where} must be {{ token_env = \"VAR\" }} or "
+                       f"{{ api_key_env = \"VAR\" }}, found {entry!r}")
+        (kind, env), = entry.items()
+        if not isinstance(env, str) or not env:
+            raise _bad(path, where, f"field {where}.{kind} must name an environment variable, found {env!r}")
+        credentials[role] = Credential(role, kind, env)
+    if mode == "env" and "admin" not in credentials:
+        raise _bad(path, "auth.mode", "auth mode \"env\" needs at least [auth.roles] admin = { token_env = "
+                   "\"VAR\" } (or api_key_env)")
+    return auth, credentials
+
+
+def _known_secret_envs(table: dict[str, Any], path: Path) -> list[str]:
+    for key in table:
+        if key != "known_env":
+            raise _bad(path, f"secrets.{key}", f"field secrets.{key} is not one launchgate reads; known: known_env")
+    names = table.get("known_env", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise _bad(path, "secrets.known_env",
+                   f"field secrets.known_env must be a list of variable names, found {names!r}")
+    return names
 
 
 SEED_KINDS = ("templates", "agents", "proposals")

@@ -48,11 +48,11 @@ def contract_docs(target: TargetSession, context: dict[str, Any]) -> None:
 @when("requests generated from the contract are sent to each of its services")
 def generated_requests(target: TargetSession, context: dict[str, Any], request: pytest.FixtureRequest) -> None:
     docs: list[ContractDoc] = context["docs"]
-    token = target.token_for("admin")
+    credential = target.credential("admin")
     out = target.run_dir / "artifacts" / "contract"
 
     def run(doc: ContractDoc) -> FuzzRun:
-        return fuzz(doc, target.target.api[doc.area], token, out, max_examples=MAX_EXAMPLES, max_time_s=MAX_TIME_S)
+        return fuzz(doc, target.target.api[doc.area], credential, out, max_examples=MAX_EXAMPLES, max_time_s=MAX_TIME_S)
 
     with ThreadPoolExecutor(len(docs)) as pool:
         context["runs"] = runs = list(pool.map(run, docs))

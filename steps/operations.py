@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from launchgate.bdd.evidence_plugin import inconclusive, note
+from launchgate.bdd.evidence_plugin import note
+from launchgate.bdd.means import require_hooks
 from launchgate.bdd.session import TargetSession
 from launchgate.drivers.errors import DriverError, TimeoutWaitingError
 from launchgate.drivers.monitoring import metric_families, read_config, read_health, read_metrics
@@ -61,15 +64,20 @@ def _health_misses(name: str, url: str) -> list[str]:
 
 @when("the mail sink goes down")
 def mail_sink_down(target: TargetSession, request: pytest.FixtureRequest) -> None:
-    target.require("faults", "the harness has no way to take the conduit's mail dependency down")
+    """The managed stack's sink is killed; an unmanaged target's [hooks] dependency_down takes `mail` down."""
     stack = target.stack
-    if stack is None:
-        inconclusive(f"target {target.name} gives the harness no way to stop its mail dependency")
-    stack.kill("sink")
+    if stack is not None:
+        stack.kill("sink")
+        back: Callable[[], object] = functools.partial(stack.start_service, "sink")
+    else:
+        hooks = require_hooks(target, "dependency_down", "dependency_up",
+                              why="the harness has no way to take the conduit's mail dependency down and back")
+        hooks.run("dependency_down", dependency="mail")
+        back = functools.partial(hooks.run, "dependency_up", dependency="mail")
 
-    def restore() -> None:  # the next scenario must find the stack as this one found it
-        stack.start_service("sink")
-        await_operational(target, "the mail sink came back")
+    def restore() -> None:  # the next scenario must find the target as this one found it
+        back()
+        await_operational(target, "the mail dependency came back")
 
     request.addfinalizer(restore)
 
@@ -185,11 +193,12 @@ def _names(found: set[Any]) -> str:
 @given(parsers.parse("the {service} is killed and restarted"))
 @when(parsers.parse("the {service} is killed and restarted"))
 def hard_restart(target: TargetSession, service: str) -> None:
-    names = {"conduit": "conduit", "governance service": "governance", "platform": "platform"}
-    target.require("restart", f"the harness has no way to kill and restart the {service}")
-    stack = target.stack
-    if stack is None:
-        inconclusive(f"target {target.name} gives the harness no restart hook")
-    stack.kill(names[service])
-    stack.start_service(names[service])
+    """Kill -9 and start again: the managed stack's process, or an unmanaged target's [hooks] restart."""
+    name = {"conduit": "conduit", "governance service": "governance", "platform": "platform"}[service]
+    if target.stack is not None:
+        target.stack.kill(name)
+        target.stack.start_service(name)
+    else:
+        hooks = require_hooks(target, "restart", why=f"the harness has no way to kill and restart the {service}")
+        hooks.run("restart", service=name)
     await_operational(target, f"the {service} restarted")

@@ -77,7 +77,8 @@ def no_secret_in_config(target: TargetSession) -> None:
     target.require("config-view", "the harness cannot read the services' configuration views")
     secrets = target.known_secrets()
     if not secrets:
-        inconclusive(f"target {target.name} gives the harness no secrets to look for")
+        inconclusive(f"target {target.name} gives the harness no secrets to look for ([secrets] known_env in "
+                     f"{target.target.path.name})")
     leaks = []
     for name in target.target.services:
         body = str(read_config(f"{target.service_url(name)}/config"))

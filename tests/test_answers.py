@@ -35,7 +35,7 @@ def _answering(body: object, status: int = 200, headers: dict[str, str] | None =
     ({"key": "-----BEGIN RSA PRIVATE KEY-----\nMIIE"}, "Private Key"),
 ])
 def test_a_secret_shaped_value_in_a_body_is_a_leak_and_is_masked(body: object, kind: str) -> None:
-    journal = AnswerJournal()
+    journal = AnswerJournal(enabled=True)
     with _client(journal, _answering(body)) as client:
         client.get("/api/users/12345678")
     (leak,) = journal.leaks()
@@ -44,7 +44,7 @@ def test_a_secret_shaped_value_in_a_body_is_a_leak_and_is_masked(body: object, k
 
 
 def test_a_known_secret_is_found_in_a_header_and_named_by_it() -> None:
-    journal = AnswerJournal()
+    journal = AnswerJournal(enabled=True)
     journal.know(["internal-token-0123456789"])
     with _client(journal, _answering({"ok": True}, headers={"X-Debug": "t=internal-token-0123456789"})) as client:
         client.get("/health")
@@ -55,7 +55,7 @@ def test_ids_hashes_jwts_and_the_callers_own_credential_are_no_leak() -> None:
     """What 371OS returns by design: hex hashes, ids, a login's JWT, an API key handed to its owner who then uses it."""
     own_key = "lgk_" + "a9" * 20
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU"
-    journal = AnswerJournal()
+    journal = AnswerJournal(enabled=True)
     bodies = {"/api/auth/login": {"token": jwt}, "/api/keys": {"apiKey": own_key},
               "/api/email/campaign/abc": {"verificationHash": "ab" * 32, "txHash": "0x" + "cd" * 32, "id": "abc"}}
     handler = httpx.MockTransport(lambda request: httpx.Response(200, json=bodies[request.url.path]))
@@ -69,7 +69,7 @@ def test_ids_hashes_jwts_and_the_callers_own_credential_are_no_leak() -> None:
 
 
 def test_server_errors_and_silence_are_counted_per_route() -> None:
-    journal = AnswerJournal()
+    journal = AnswerJournal(enabled=True)
     with _client(journal, httpx.MockTransport(lambda r: httpx.Response(502 if "/login" in r.url.path else 200))) as c:
         for _ in range(3):
             c.post("/api/auth/login")
@@ -87,7 +87,7 @@ def test_route_of_folds_ids_and_keeps_words() -> None:
 
 
 def test_the_evidence_fails_security_secrets_on_a_leak_and_holds_no_value(tmp_path: Path) -> None:
-    journal = AnswerJournal()
+    journal = AnswerJournal(enabled=True)
     with _client(journal, _answering({"aws": AWS_KEY})) as client:
         client.get("/config")
     writer = EvidenceWriter(tmp_path, "scenarios-main")

@@ -37,8 +37,8 @@ url = "{stack.gateway}"
 email = "{stack.gateway}"
 feedback = "{stack.gateway}"
 [auth]
-mode = "token"
-token_env = "{TOKEN_ENV}"
+mode = "env"
+roles.admin = {{ token_env = "{TOKEN_ENV}" }}
 """)
     return path
 

@@ -174,6 +174,19 @@ def test_slot_commands_exit_2_with_one_line(own: RunningStack, capsys: pytest.Ca
     assert "no reference stack in /nonexistent/stack" in capsys.readouterr().err
 
 
+def test_restart_stop_and_start_hooks_act_on_one_process(own: RunningStack) -> None:
+    """The reference profile's restart and dependency hooks: a new conduit process, the sink (mail) down and back."""
+    state = ["--state-dir", str(own.stack.state_dir)]
+    before = procs.read_pid(own.stack.pids / "conduit.pid")
+    assert main(["stack", "restart", *state, "conduit"]) == 0
+    after = procs.read_pid(own.stack.pids / "conduit.pid")
+    assert after is not None and after != before and "conduit" in own.stack.running()
+    assert main(["stack", "stop", *state, "mail"]) == 0
+    assert httpx.get(f"{own.stack.url('conduit')}/health", timeout=5).status_code == 503  # says its mail is down
+    assert main(["stack", "start", *state, "mail"]) == 0
+    assert httpx.get(f"{own.stack.url('sink')}/health", timeout=5).status_code == 200
+
+
 # -- the gateway's slot table, without processes ----------------------------------------------------------
 def test_the_split_is_smooth_for_any_share() -> None:
     table = SlotTable(Routing({"blue": "http://127.0.0.1:1", "canary": "http://127.0.0.1:2"}, canary="canary",

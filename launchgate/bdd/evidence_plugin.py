@@ -79,6 +79,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         target = load_target(name)
     except TargetError as exc:
         pytest.exit(f"launchgate: {exc}", returncode=2)
+    unset = target.unset_variables()
+    if unset:
+        pytest.exit(f"launchgate: {target.path}: {'; '.join(unset)}", returncode=2)
     config.stash[TARGET_KEY] = target
     config.stash[RUN_DIR_KEY] = Path(config.getoption("--run-dir") or default_run_dir(target.name)).resolve()
     if not target.managed:
@@ -146,6 +149,7 @@ def target_session(pytestconfig: pytest.Config, request: pytest.FixtureRequest) 
     session = TargetSession(target, run_dir, EvidenceWriter(run_dir, f"scenarios-{worker}"), stack)
     started = datetime.now(UTC)
     answers = journal()
+    answers.enabled = True
     answers.know(session.known_secrets())
     try:
         yield session

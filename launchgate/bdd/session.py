@@ -65,24 +65,34 @@ class TargetSession:
             )
 
     # -- actors -----------------------------------------------------------------------------------
-    def token_for(self, role: str) -> str | None:
-        """A real login as the seeded user of `role` (reference), or no token where the target has no auth."""
-        if self.target.auth.get("mode") != "stack-secrets" or self.stack is None:
-            return self.target.env_secret("token_env")
-        if role not in self._tokens:
-            password = self.stack.secrets.role_passwords[role]
-            reply = self.api("identity").post(
-                "/api/auth/login", json={"email": ROLE_EMAILS[role], "password": password}
-            )
-            self._tokens[role] = reply["token"]
-        return self._tokens[role]
+    def credential(self, role: str) -> dict[str, str]:
+        """The headers that act as `role`: a real login as the seeded user on the reference, the role's own
+        credential from [auth.roles] on an unmanaged target, none where the target has no auth. Never another
+        role's: a profile without this role's credential leaves the scenario inconclusive, so that separation
+        of duties is not "tested" with one key that may do everything."""
+        mode = self.target.auth.get("mode", "none")
+        if mode == "stack-secrets" and self.stack is not None:
+            if role not in self._tokens:
+                password = self.stack.secrets.role_passwords[role]
+                reply = self.api("identity").post(
+                    "/api/auth/login", json={"email": ROLE_EMAILS[role], "password": password}
+                )
+                self._tokens[role] = reply["token"]
+            return {"Authorization": f"Bearer {self._tokens[role]}"}
+        if mode != "env":
+            return {}
+        credential = self.target.credentials.get(role)
+        if credential is None:
+            inconclusive(f"{self.target.path.name} gives the harness no credential for the {role} role "
+                         f"([auth.roles] {role} = {{ token_env = \"VAR\" }}): it does not act as {role} with "
+                         "another role's")
+        return credential.headers()
 
     def api(self, area: str, role: str | None = None) -> ApiClient:
         base = self.target.api.get(area)
         if base is None:
             raise UnreachableError(f"<{area} API>", f"target {self.name} has no {area} API")
-        token = self.token_for(role) if role else None
-        client = ApiClient(base, token=token)
+        client = ApiClient(base, headers=self.credential(role) if role else None)
         self._clients.append(client)
         return client
 
@@ -127,7 +137,7 @@ class TargetSession:
 
     def known_secrets(self) -> list[str]:
         """Secret values the harness knows the target holds, to check that none leaks."""
-        return self.stack.secrets.values() if self.stack is not None else []
+        return [*(self.stack.secrets.values() if self.stack is not None else []), *self.target.known_secrets()]
 
     def voter_key(self, role: str) -> str:
         """The signing key of a registered voter: the seeded dev keys on the reference target, else the env."""

@@ -44,6 +44,9 @@ class Leak:
 
 @dataclass
 class AnswerJournal:
+    # Off until a gate-suite session starts (launchgate/bdd/evidence_plugin.py): the harness's own tests and
+    # tools pay nothing for it.
+    enabled: bool = False
     known: set[str] = field(default_factory=set)
     own_credentials: set[str] = field(default_factory=set)
     answers: int = 0
@@ -60,6 +63,8 @@ class AnswerJournal:
 
     def on_request(self, request: httpx.Request) -> None:
         """httpx request hook: remembers the credentials the harness sends, which are its own to see."""
+        if not self.enabled:
+            return
         auth = request.headers.get("authorization", "")
         for value in (auth.partition(" ")[2], request.headers.get("x-api-key", "")):
             if value:
@@ -68,6 +73,8 @@ class AnswerJournal:
 
     def on_response(self, response: httpx.Response) -> None:
         """httpx response hook (and called directly by drivers that use httpx without a client)."""
+        if not self.enabled:
+            return
         response.read()
         route = route_of(response.request.method, str(response.request.url))
         parts = [(name, f"{name}: {value}") for name, value in response.headers.items()]
@@ -84,6 +91,8 @@ class AnswerJournal:
         self._scan(route, parts)
 
     def on_unanswered(self, method: str, url: str) -> None:
+        if not self.enabled:
+            return
         with self._lock:
             self.statuses[(route_of(method, url), 0)] += 1
 

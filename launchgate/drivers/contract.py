@@ -28,7 +28,8 @@ from launchgate.drivers.http import ApiClient, answer
 CONTRACT_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "openapi"
 CONTRACT_DIR_ENV = "LAUNCHGATE_CONTRACT_DIR"  # another directory of documents, for a contract of one's own
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
-TOKEN_ENV = "LAUNCHGATE_CONTRACT_TOKEN"  # the bearer token reaches Schemathesis through its config, never argv
+# The caller's credential reaches Schemathesis through its config's ${VAR} substitution, never argv.
+CREDENTIAL_ENV = "LAUNCHGATE_CONTRACT_HEADER_{}"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -104,7 +105,7 @@ class FuzzRun:
     log: Path
 
 
-def fuzz(doc: ContractDoc, base_url: str, token: str | None, out_dir: Path, *, max_examples: int,
+def fuzz(doc: ContractDoc, base_url: str, credential: dict[str, str], out_dir: Path, *, max_examples: int,
          max_time_s: int, seed: int = 371) -> FuzzRun:
     """Schemathesis's coverage and fuzzing phases against `base_url` with valid requests, `max_examples` per
     operation, stopped after `max_time_s` (a finding of its own); the JUnit report and console log go to `out_dir`.
@@ -113,7 +114,9 @@ def fuzz(doc: ContractDoc, base_url: str, token: str | None, out_dir: Path, *, m
     name = doc.path.stem
     junit, log = out_dir / f"{name}-junit.xml", out_dir / f"{name}.log"
     config = out_dir / f"{name}-schemathesis.toml"
-    config.write_text(f'[auth.openapi.bearer]\nbearer = "${{{TOKEN_ENV}}}"\n' if token else "")
+    names = {header: CREDENTIAL_ENV.format(i) for i, header in enumerate(credential)}
+    config.write_text(("headers = { " + ", ".join(f'"{h}" = "${{{v}}}"' for h, v in names.items()) + " }\n")
+                      if credential else "")
     args = [
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", str(doc.path),
         "--url", base_url, "--checks", CHECKS, "--mode", "positive", "--phases", "examples,coverage,fuzzing",
@@ -121,7 +124,7 @@ def fuzz(doc: ContractDoc, base_url: str, token: str | None, out_dir: Path, *, m
         "--generation-database", "none", "--workers", "1", "--request-timeout", "10", "--no-color",
         "--report", "junit", "--report-junit-path", str(junit),
     ]
-    env = {**os.environ, TOKEN_ENV: token or ""}
+    env = {**os.environ, **{names[header]: value for header, value in credential.items()}}
     with log.open("w") as out:
         try:
             code = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=max_time_s,

@@ -26,9 +26,10 @@ class Record(dict[str, Any]):
 
 class ApiClient:
     def __init__(
-        self, base_url: str, *, token: str | None = None, api_key: str | None = None, timeout: float = 10.0
+        self, base_url: str, *, token: str | None = None, api_key: str | None = None, timeout: float = 10.0,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        headers = {}
+        headers = dict(headers or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if api_key:

@@ -156,11 +156,10 @@ def load_auth(target: Target, stack: Stack | None) -> dict[str, str]:
         if stack is None:
             raise SoakError(f"target {target.name!r} takes its credentials from a stack's secrets.json: none known")
         headers = {"X-API-Key": stack.secrets.admin_api_key}
-    elif mode == "api-key":
-        key = target.env_secret("api_key_env")
-        if not key:
-            raise SoakError(f"target {target.name!r} needs an API key in ${target.auth.get('api_key_env')}")
-        headers = {"X-API-Key": key}
+    elif mode == "env":  # the load users act as the admin role (their mix includes approvals)
+        if target.unset_variables():
+            raise SoakError(f"{target.path}: " + "; ".join(target.unset_variables()))
+        headers = target.credentials["admin"].headers()
     else:
         headers = {}
     probe = target.load_url("list_campaigns") or target.load_url("dashboard")

@@ -1,4 +1,5 @@
-"""`launchgate stack snapshot|restore|deploy|switch|canary|rollback|slots`: the reference stack's own deploy hooks.
+"""`launchgate stack snapshot|restore|deploy|switch|canary|rollback|slots|restart|stop|start`: the reference stack's
+own hooks.
 
 The reference profile names these commands in its [hooks]; a real deployment names its own scripts there.
 `python -m launchgate.stack.ops_cli VERB ...` is the same command without the rest of the CLI's imports: a
@@ -71,6 +72,31 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+# A dependency the hooks name ({dependency}) -> the stack's process that plays it.
+DEPENDENCIES = {"mail": "sink"}
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    """Kill -9 and start again, as a crash and its supervisor would."""
+    stack = _stack(args)
+    stack.kill(args.service)
+    stack.start_service(args.service)
+    print(f"{args.service} killed and started again")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    _stack(args).kill(DEPENDENCIES.get(args.service, args.service))
+    print(f"{args.service} stopped")
+    return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    _stack(args).start_service(DEPENDENCIES.get(args.service, args.service))
+    print(f"{args.service} started")
+    return 0
+
+
 def cmd_slots(args: argparse.Namespace) -> int:
     print(json.dumps(Releases(_stack(args)).routing(), indent=2))
     return 0
@@ -100,6 +126,12 @@ def register(stack_sub: Any, with_state: Callable[[Parser], Parser]) -> None:
     with_state(stack_sub.add_parser("slots", help="the gateway's release slots, as JSON")).set_defaults(
         func=cmd_slots
     )
+    for verb, func, what in (("restart", cmd_restart, "kill -9 one service and start it again"),
+                             ("stop", cmd_stop, "stop one service or dependency (mail: the sink)"),
+                             ("start", cmd_start, "start one service or dependency again")):
+        one = with_state(stack_sub.add_parser(verb, help=what))
+        one.add_argument("service", help="a service of the stack (conduit, governance, ...) or a dependency (mail)")
+        one.set_defaults(func=func)
 
 
 def main(argv: list[str] | None = None) -> int:
