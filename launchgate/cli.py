@@ -19,6 +19,7 @@ from launchgate.envcheck import register as register_check_env
 from launchgate.gates.feedback_import import FeedbackFileError, feedback_command
 from launchgate.gates.loader import GatesConfigError, check_gate_names, load_gates
 from launchgate.leftovers import refuse_leftover_stack
+from launchgate.profile_check import profile_problems
 from launchgate.report.build import ReportError, report_command
 from launchgate.runner import PROJECT_ROOT, RunError, new_run_dir, run_features
 from launchgate.soak.cli import register as register_soak
@@ -30,7 +31,7 @@ from launchgate.stack.layout import DEFAULT_PORT_BASE
 from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
 from launchgate.stack.ops_cli import register as register_stack_ops
 from launchgate.stack.procs import StackError
-from launchgate.targets import TargetError, load_target
+from launchgate.targets import Target, TargetError, load_target
 from launchgate.uat import register as register_uat
 
 EXIT_USAGE = 2
@@ -116,6 +117,24 @@ def cmd_stack_logs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_profile(target: Target, name: str) -> None:
+    """The profile against its deployment, cheapest first: variables and hooks, then (unmanaged) every URL, each
+    role's credential and the chain id. The first problem is the error."""
+    problems = profile_problems(target, network=False)
+    if not problems and not target.managed:
+        from launchgate.bdd.session import check_reachable
+        from launchgate.drivers.errors import DriverError
+
+        try:
+            check_reachable(target)
+        except DriverError as exc:
+            raise UsageError(str(exc)) from None
+        problems = profile_problems(target)
+    if problems:
+        more = f" (and {len(problems) - 1} more: see `launchgate doctor --target {name}`)" if problems[1:] else ""
+        raise UsageError(f"{target.path}: {problems[0]}{more}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     faults = sorted(parse_faults(args.faults))
     if faults:
@@ -124,9 +143,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Every bad input (target, gates file, --gates, features directory, soak) stops the run here, in a second,
     # before a stack, a run directory or a scenario starts: found after the suite, it would cost the whole run.
     target = load_target(args.target)
-    unset = target.unset_variables()
-    if unset:
-        raise UsageError(f"{target.path}: {'; '.join(unset)}")
     check_gate_names(load_gates(Path(args.gates_file)), gates, args.gates_file)
     try:
         load_contract()  # the OpenAPI documents contract.conformance runs
@@ -138,14 +154,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     extra = list(args.pytest_args)
     if args.soak:
         extra.append(f"--soak-run={_finished_soak(args.soak, args.reports_dir).resolve()}")
-    if not target.managed:
-        from launchgate.bdd.session import check_reachable
-        from launchgate.drivers.errors import DriverError
-
-        try:
-            check_reachable(target)
-        except DriverError as exc:
-            raise UsageError(str(exc)) from None
+    _check_profile(target, args.target)
     refuse_leftover_stack(target, args.port_base, Path(args.reports_dir))  # a killed run's stack on our ports
     run_dir = _new_run_dir(args.reports_dir, target.name)
     print(f"launchgate: running the gate suite against {target.name} into {run_dir}")

@@ -1,4 +1,5 @@
-"""`launchgate doctor`: what this machine has, what each target needs, and the command that installs the rest.
+"""`launchgate doctor`: what this machine has, what each target needs, and the command that installs the rest; with
+`--target T`, also T's profile against its deployment (launchgate/profile_check.py).
 
 Exit codes: 0 when everything the chosen targets need is here (optional things may be missing), 1 when
 something needed is missing, 2 for usage errors (an unknown target), as everywhere in launchgate.
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from launchgate.profile_check import profile_problems
 from launchgate.provision.prometheus import prometheus_binary, promtool_binary
 from launchgate.stack.tools import PROJECT_ROOT, anvil_binary, postgres_bindir
 from launchgate.targets import Target, TargetError, available_targets, load_target
@@ -193,14 +195,23 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"launchgate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     findings, reports = diagnose(targets)
+    # A profile named on the command line is checked against its deployment too (variables, URLs, credentials,
+    # hooks, chain id); all profiles at once would probe deployments nobody asked about.
+    problems = {t.name: profile_problems(t) for t in targets} if args.target else {}
     if args.json:
         body = {"findings": {k: asdict(f) for k, f in findings.items()},
                 "targets": [{"target": r.target, "needs": [asdict(n) for n in r.needs],
-                             "missing": [n.key for n in r.missing(findings)]} for r in reports]}
+                             "missing": [n.key for n in r.missing(findings)],
+                             "profile_problems": problems.get(r.target, [])} for r in reports]}
         print(json.dumps(body, indent=2))
     else:
         print(render(findings, reports))
-    return EXIT_MISSING if any(r.missing(findings) for r in reports) else EXIT_OK
+        for name, found in problems.items():
+            print(f"\nProfile {name} against its deployment: " + ("every check passed" if not found else ""))
+            for line in found:
+                print(f"  {line}")
+    failed = any(r.missing(findings) for r in reports) or any(problems.values())
+    return EXIT_MISSING if failed else EXIT_OK
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

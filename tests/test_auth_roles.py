@@ -70,7 +70,7 @@ def test_an_unset_credential_variable_is_exit_2_before_any_work(tmp_path: Path,
     port_base = free_port_base()
     done = launchgate("run", "--target", str(profile), "--reports-dir", str(reports), "--port-base", str(port_base))
     line = refused_before_work(done, reports, port_base)
-    assert line == f"launchgate: {profile}: [auth.roles] admin: $LG_T_ADMIN is not set"
+    assert line == f"launchgate: {profile}: [auth.roles] admin: $LG_T_ADMIN is not set: export it before the run"
     assert "cfo-key" not in done.stdout + done.stderr
 
 
