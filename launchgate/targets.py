@@ -112,6 +112,7 @@ class Credential:
     role: str
     kind: str  # a key of CREDENTIAL_KINDS
     env: str
+    voter_key_env: str = ""  # the role's registered voter's signing key, for signed votes
 
     def headers(self) -> dict[str, str]:
         """The request headers that carry it; empty when its variable is unset."""
@@ -150,7 +151,8 @@ class Target:
 
     def unset_variables(self) -> list[str]:
         """The variables the profile names that are not set: `[auth.roles] cfo: $LG_CFO_TOKEN is not set`."""
-        named = [(f"[auth.roles] {c.role}", c.env) for c in self.credentials.values() if self.auth.get("mode") == "env"]
+        named = [(f"[auth.roles] {c.role}", env) for c in self.credentials.values() for env in (c.env, c.voter_key_env)
+                 if env and self.auth.get("mode") == "env"]
         named += [("[secrets] known_env", env) for env in self.known_secret_envs]
         return [f"{where}: ${env} is not set" for where, env in named if not os.environ.get(env)]
 
@@ -361,13 +363,15 @@ def _auth(table: dict[str, Any], path: Path) -> tuple[dict[str, str], dict[str, 
         where = f"auth.roles.{role}"
         if role not in ROLES:
             raise _bad(path, where, f"field {where} is not a role launchgate acts as; known: {', '.join(ROLES)}")
-        if not isinstance(entry, dict) or len(entry) != 1 or next(iter(entry)) not in CREDENTIAL_KINDS:
+        kinds = [k for k in CREDENTIAL_KINDS if isinstance(entry, dict) and k in entry]
+        if (not isinstance(entry, dict) or len(kinds) != 1
+                or set(entry) - {*CREDENTIAL_KINDS, "voter_key_env"}):
             raise _bad(path, where, f"field {where} must be {{ token_env = \"VAR\" }} or "
-                       f"{{ api_key_env = \"VAR\" }}, found {entry!r}")
-        (kind, env), = entry.items()
-        if not isinstance(env, str) or not env:
-            raise _bad(path, where, f"field {where}.{kind} must name an environment variable, found {env!r}")
-        credentials[role] = Credential(role, kind, env)
+                       f"{{ api_key_env = \"VAR\" }} (and may add voter_key_env), found {entry!r}")
+        for key, env in entry.items():
+            if not isinstance(env, str) or not env:
+                raise _bad(path, where, f"field {where}.{key} must name an environment variable, found {env!r}")
+        credentials[role] = Credential(role, kinds[0], entry[kinds[0]], entry.get("voter_key_env", ""))
     if mode == "env" and "admin" not in credentials:
         raise _bad(path, "auth.mode", "auth mode \"env\" needs at least [auth.roles] admin = { token_env = "
                    "\"VAR\" } (or api_key_env)")

@@ -82,3 +82,16 @@ def test_known_secrets_come_from_the_variables_secrets_known_env_names(tmp_path:
     assert session.known_secrets() == ["jwt-signing-secret"]
     monkeypatch.delenv("LG_T_JWT")
     assert load_target(str(path)).unset_variables() == ["[secrets] known_env: $LG_T_JWT is not set"]
+
+
+def test_a_roles_voter_key_comes_from_the_variable_its_entry_names(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    auth = ROLES + '\nceo = { token_env = "LG_T_CEO", voter_key_env = "LG_T_CEO_VOTER" }'
+    path = _profile(tmp_path, auth)
+    for name in ("LG_T_ADMIN", "LG_T_CFO", "LG_T_CEO"):
+        monkeypatch.setenv(name, "x")
+    monkeypatch.delenv("LG_T_CEO_VOTER", raising=False)
+    assert load_target(str(path)).unset_variables() == ["[auth.roles] ceo: $LG_T_CEO_VOTER is not set"]
+    monkeypatch.setenv("LG_T_CEO_VOTER", "0x" + "11" * 32)
+    session = TargetSession(load_target(str(path)), tmp_path, EvidenceWriter(tmp_path, "t"))
+    assert session.voter_key("ceo") == "0x" + "11" * 32

@@ -140,16 +140,17 @@ class TargetSession:
         return [*(self.stack.secrets.values() if self.stack is not None else []), *self.target.known_secrets()]
 
     def voter_key(self, role: str) -> str:
-        """The signing key of a registered voter: the seeded dev keys on the reference target, else the env."""
-        env_name = f"LAUNCHGATE_VOTER_KEY_{role.upper()}"
+        """The signing key of a registered voter: the seeded dev keys on the reference target, else the variable
+        [auth.roles] <role> voter_key_env names."""
         if not self.target.managed:
-            key = os.environ.get(env_name)
-            if key:
-                return key
+            credential = self.target.credentials.get(role)
+            if credential is not None and credential.voter_key_env and os.environ.get(credential.voter_key_env):
+                return os.environ[credential.voter_key_env]
             if not self.target.can("signed-votes"):
                 # The target registers no voters, so any key is as good as another: a fixed one per role.
                 return "0x" + hashlib.sha256(f"launchgate unregistered voter {role}".encode()).hexdigest()
-            inconclusive(f"target {self.name} registers its voters: set {env_name} to a registered {role} voter's key")
+            inconclusive(f"target {self.name} registers its voters: name a registered {role} voter's key in "
+                         f"[auth.roles] {role} = {{ ..., voter_key_env = \"VAR\" }}")
         voters = yaml.safe_load(VOTERS_FILE.read_text())["voters"]
         return next(str(v["private_key"]) for v in voters if v["role"] == role)
 
