@@ -11,6 +11,7 @@ import pytest
 from launchgate.bdd.session import TargetSession
 from launchgate.gates.evidence import EvidenceWriter
 from launchgate.targets import TargetError, load_target
+from tests.test_bdd_errors import pytest_features
 from tests.test_fail_fast import free_port_base, launchgate, refused_before_work
 
 PROFILE = """\
@@ -95,3 +96,14 @@ def test_a_roles_voter_key_comes_from_the_variable_its_entry_names(tmp_path: Pat
     monkeypatch.setenv("LG_T_CEO_VOTER", "0x" + "11" * 32)
     session = TargetSession(load_target(str(path)), tmp_path, EvidenceWriter(tmp_path, "t"))
     assert session.voter_key("ceo") == "0x" + "11" * 32
+
+
+def test_pytest_features_stops_at_an_unset_variable_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI runs `pytest features/` directly: the same line and exit 2, before any scenario."""
+    monkeypatch.delenv("LG_T_ADMIN", raising=False)
+    profile = _profile(tmp_path, ROLES)
+    done = pytest_features(f"--target={profile}", run_dir=tmp_path / "run")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"launchgate: {profile}: [auth.roles] admin: $LG_T_ADMIN is not set: export it before the run" in (
+        done.stdout + done.stderr)
+    assert "Traceback" not in done.stdout + done.stderr

@@ -21,6 +21,7 @@ from launchgate.drivers.answers import journal
 from launchgate.drivers.errors import ApiError, DriverError, UnreachableError
 from launchgate.gates.evidence import Evidence, EvidenceWriter, now_iso
 from launchgate.monitoring.slis import Window, record_window
+from launchgate.profile_check import profile_problems
 from launchgate.stack.layout import DEFAULT_PORT_BASE
 from launchgate.stack.procs import StackError
 from launchgate.targets import Target, TargetError, load_target, shift_ports
@@ -79,9 +80,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         target = load_target(name)
     except TargetError as exc:
         pytest.exit(f"launchgate: {exc}", returncode=2)
-    unset = target.unset_variables()
-    if unset:
-        pytest.exit(f"launchgate: {target.path}: {'; '.join(unset)}", returncode=2)
+    problems = profile_problems(target, network=False)  # an unset variable, a hook that cannot run
+    if problems:
+        pytest.exit(f"launchgate: {target.path}: {problems[0]}", returncode=2)
     config.stash[TARGET_KEY] = target
     config.stash[RUN_DIR_KEY] = Path(config.getoption("--run-dir") or default_run_dir(target.name)).resolve()
     if not target.managed:
