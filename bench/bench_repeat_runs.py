@@ -1,0 +1,77 @@
+"""Repeated gate runs against one long-lived stack: does each run's work grow with the target's history?
+
+Starts the reference stack once (`launchgate stack up`, in its default state directory, where `launchgate run`
+looks for a running stack), runs `launchgate run --target reference` N times against
+it (each run reuses the running stack, as a staging target is reused), then stops the stack. Prints, per run, its
+wall time, the slowest scenarios' times, and whether every criterion's verdict equals the first run's.
+Goal (issue 14): the tenth run within 20% of the first, and the same verdicts throughout.
+
+    .venv/bin/python bench/bench_repeat_runs.py [--runs 10] [--port-base 29500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_TIMEOUT_S = 1800
+
+
+def launchgate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "launchgate", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_S)
+
+
+def verdicts(run_dir: Path) -> dict[str, str]:
+    body = json.loads((run_dir / "verdict.json").read_text())
+    return {c["id"]: c["verdict"] for gate in body["gates"] for c in gate["criteria"]}
+
+
+def slowest(run_dir: Path, count: int = 3) -> list[tuple[str, float]]:
+    times = []
+    for path in (run_dir / "evidence").glob("scenarios-*.jsonl"):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if record.get("kind") == "scenario" and record.get("value") is not None:
+                times.append((record["name"], float(record["value"])))
+    return sorted(times, key=lambda t: -t[1])[:count]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--port-base", type=int, default=29500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lg-bench-repeat-") as tmp:
+        port = ["--port-base", str(args.port_base)]
+        up = launchgate("stack", "up", *port)
+        if up.returncode != 0:
+            sys.exit(f"stack up failed: {up.stderr.strip()}")
+        try:
+            first: dict[str, str] | None = None
+            first_wall = 0.0
+            print(f"{'run':>3} {'wall':>8} {'vs 1st':>7} {'same verdicts':>14}  slowest scenarios")
+            for number in range(1, args.runs + 1):
+                reports = Path(tmp) / f"run-{number}"
+                started = time.perf_counter()
+                launchgate("run", "--target", "reference", "--reports-dir", str(reports), *port)
+                wall = time.perf_counter() - started
+                (run_dir,) = [p for p in reports.iterdir() if p.is_dir() and p.name != "latest"]
+                now = verdicts(run_dir)
+                first, first_wall = (now, wall) if first is None else (first, first_wall)
+                changed = sorted(k for k in now if now[k] != first.get(k))
+                same = "yes" if not changed else "no: " + ", ".join(changed)
+                top = "; ".join(f"{name[:40]} {seconds:.1f}s" for name, seconds in slowest(run_dir))
+                print(f"{number:>3} {wall:>7.1f}s {wall / first_wall:>6.2f}x {same:>14}  {top}", flush=True)
+        finally:
+            launchgate("stack", "down")
+
+
+if __name__ == "__main__":
+    main()
