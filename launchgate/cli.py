@@ -19,7 +19,7 @@ from launchgate.envcheck import register as register_check_env
 from launchgate.gates.feedback_import import FeedbackFileError, feedback_command
 from launchgate.gates.loader import GatesConfigError, check_gate_names, load_gates
 from launchgate.leftovers import refuse_leftover_stack
-from launchgate.profile_check import profile_problems
+from launchgate.profile_check import answered_problems, local_problems
 from launchgate.report.build import ReportError, report_command
 from launchgate.runner import PROJECT_ROOT, RunError, new_run_dir, run_features
 from launchgate.soak.cli import register as register_soak
@@ -120,7 +120,7 @@ def cmd_stack_logs(args: argparse.Namespace) -> int:
 def _check_profile(target: Target, name: str) -> None:
     """The profile against its deployment, cheapest first: variables and hooks, then (unmanaged) every URL, each
     role's credential and the chain id. The first problem is the error."""
-    problems = profile_problems(target, network=False)
+    problems = local_problems(target)
     if not problems and not target.managed:
         from launchgate.bdd.session import check_reachable
         from launchgate.drivers.errors import DriverError
@@ -129,7 +129,7 @@ def _check_profile(target: Target, name: str) -> None:
             check_reachable(target)
         except DriverError as exc:
             raise UsageError(str(exc)) from None
-        problems = profile_problems(target)
+        problems = answered_problems(target)
     if problems:
         more = f" (and {len(problems) - 1} more: see `launchgate doctor --target {name}`)" if problems[1:] else ""
         raise UsageError(f"{target.path}: {problems[0]}{more}")

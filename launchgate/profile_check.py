@@ -22,13 +22,23 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 def profile_problems(target: Target, *, network: bool = True) -> list[str]:
     """What stops this profile from working against its deployment; empty when nothing does. Without
     `network`, only what the machine itself can tell (variables, hooks)."""
-    problems = [f"{unset}: export it before the run" for unset in target.unset_variables()]
-    problems += [p for name, command in target.hooks.items() if (p := _hook_problem(name, command))]
+    problems = local_problems(target)
     if network and not target.managed:
         problems += _unanswered(target)
         if not problems:  # credentials and the chain only make sense once the services answer
-            problems += _refused_credentials(target) + _chain_problem(target)
+            problems += answered_problems(target)
     return problems
+
+
+def local_problems(target: Target) -> list[str]:
+    """Unset variables and hooks that cannot run: no traffic needed."""
+    problems = [f"{unset}: export it before the run" for unset in target.unset_variables()]
+    return problems + [p for name, command in target.hooks.items() if (p := _hook_problem(name, command))]
+
+
+def answered_problems(target: Target) -> list[str]:
+    """Of a deployment whose services answer: refused credentials, a chain id mismatch."""
+    return _refused_credentials(target) + _chain_problem(target)
 
 
 def _hook_problem(name: str, command: str) -> str | None:

@@ -102,7 +102,7 @@ class LoadProfile:
 
 ROLES = ("admin", "ceo", "cfo", "clo", "member")
 AUTH_MODES = ("none", "stack-secrets", "env")
-CREDENTIAL_KINDS = {"token_env": "Authorization", "api_key_env": "X-API-Key"}
+CREDENTIAL_KINDS = ("token_env", "api_key_env")  # a bearer token, an API key sent as X-API-Key
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Credential:
     """A role's credential on an unmanaged target: a bearer token or an API key, read from the environment."""
 
     role: str
-    kind: str  # a key of CREDENTIAL_KINDS
+    kind: str  # one of CREDENTIAL_KINDS
     env: str
     voter_key_env: str = ""  # the role's registered voter's signing key, for signed votes
 

@@ -21,7 +21,7 @@ from launchgate.drivers.answers import journal
 from launchgate.drivers.errors import ApiError, DriverError, UnreachableError
 from launchgate.gates.evidence import Evidence, EvidenceWriter, now_iso
 from launchgate.monitoring.slis import Window, record_window
-from launchgate.profile_check import profile_problems
+from launchgate.profile_check import local_problems
 from launchgate.stack.layout import DEFAULT_PORT_BASE
 from launchgate.stack.procs import StackError
 from launchgate.targets import Target, TargetError, load_target, shift_ports
@@ -80,7 +80,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         target = load_target(name)
     except TargetError as exc:
         pytest.exit(f"launchgate: {exc}", returncode=2)
-    problems = profile_problems(target, network=False)  # an unset variable, a hook that cannot run
+    problems = local_problems(target)  # an unset variable, a hook that cannot run
     if problems:
         pytest.exit(f"launchgate: {target.path}: {problems[0]}", returncode=2)
     config.stash[TARGET_KEY] = target

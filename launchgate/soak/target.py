@@ -157,8 +157,9 @@ def load_auth(target: Target, stack: Stack | None) -> dict[str, str]:
             raise SoakError(f"target {target.name!r} takes its credentials from a stack's secrets.json: none known")
         headers = {"X-API-Key": stack.secrets.admin_api_key}
     elif mode == "env":  # the load users act as the admin role (their mix includes approvals)
-        if target.unset_variables():
-            raise SoakError(f"{target.path}: " + "; ".join(target.unset_variables()))
+        unset = target.unset_variables()
+        if unset:
+            raise SoakError(f"{target.path}: " + "; ".join(unset))
         headers = target.credentials["admin"].headers()
     else:
         headers = {}
