@@ -16,7 +16,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
-from sqlalchemy import JSON, DateTime, Integer, String, Text, delete, select
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from launchgate.stack.config import ServiceConfig
@@ -49,6 +49,14 @@ class SinkMessage(Base):
         }
 
 
+class SinkRecipient(Base):
+    """One row per recipient of a message: a mailbox is read by an index, whatever the sink's history."""
+
+    __tablename__ = "sink_recipients"
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower case
+    message_id: Mapped[int] = mapped_column(ForeignKey("sink_messages.id"), primary_key=True)
+
+
 class StoringHandler:
     """aiosmtpd handler: one row per accepted message, committed before the 250 reply."""
 
@@ -63,21 +71,22 @@ class StoringHandler:
         part = msg.get_body(preferencelist=("plain", "html")) if msg.is_multipart() else msg
         body = part.get_content() if part is not None else ""
         with self.db.session() as s:
-            s.add(
-                SinkMessage(
-                    mail_from=envelope.mail_from or "",
-                    rcpt_to=list(envelope.rcpt_tos),
-                    subject=str(msg.get("Subject", "")),
-                    headers={k: str(v) for k, v in msg.items()},
-                    body=body,
-                    received_at=datetime.now(UTC),
-                )
+            message = SinkMessage(
+                mail_from=envelope.mail_from or "",
+                rcpt_to=list(envelope.rcpt_tos),
+                subject=str(msg.get("Subject", "")),
+                headers={k: str(v) for k, v in msg.items()},
+                body=body,
+                received_at=datetime.now(UTC),
             )
+            s.add(message)
+            s.flush()
+            s.add_all(SinkRecipient(address=a, message_id=message.id) for a in {r.lower() for r in envelope.rcpt_tos})
         return "250 Message accepted for delivery"
 
 
 def build_app(config: ServiceConfig) -> FastAPI:
-    db = Database(config, tables=[SinkMessage.__table__], honour_state_loss=False)
+    db = Database(config, tables=[SinkMessage.__table__, SinkRecipient.__table__], honour_state_loss=False)
     db.create_all()
     controller = Controller(
         StoringHandler(db), hostname="127.0.0.1", port=config.ports.smtp, data_size_limit=MAX_MESSAGE_BYTES
@@ -106,15 +115,15 @@ def build_app(config: ServiceConfig) -> FastAPI:
         after_id: int = 0,
         limit: int = Query(1000, ge=1, le=10000),
     ) -> dict[str, Any]:
+        query = select(SinkMessage).where(SinkMessage.id > after_id).order_by(SinkMessage.id).limit(limit)
+        if to:
+            mailbox = select(SinkRecipient.message_id).where(SinkRecipient.address == to.lower())
+            query = query.where(SinkMessage.id.in_(mailbox))
+        if subject_contains:
+            query = query.where(SinkMessage.subject.contains(subject_contains))
         with db.session() as s:
-            query = select(SinkMessage).where(SinkMessage.id > after_id).order_by(SinkMessage.id)
-            if subject_contains:
-                query = query.where(SinkMessage.subject.contains(subject_contains))
-            rows = s.scalars(query).all()
-        # Recipient filter in Python: JSON containment differs between SQLite and PostgreSQL.
-        wanted = to.lower() if to else None
-        messages = [m.as_dict() for m in rows if wanted is None or wanted in (r.lower() for r in m.rcpt_to)]
-        return {"success": True, "messages": messages[:limit], "count": len(messages[:limit])}
+            messages = [m.as_dict() for m in s.scalars(query)]
+        return {"success": True, "messages": messages, "count": len(messages)}
 
     @router.get("/messages/{message_id}")
     def get_message(message_id: int) -> dict[str, Any]:
@@ -128,6 +137,7 @@ def build_app(config: ServiceConfig) -> FastAPI:
     def clear(caller: Caller = Depends(require_caller)) -> dict[str, Any]:
         require_role(caller, "admin")
         with db.session() as s:
+            s.execute(delete(SinkRecipient))
             deleted = s.execute(delete(SinkMessage)).rowcount
         return {"success": True, "deleted": deleted}
 
