@@ -23,8 +23,6 @@ from steps.common import required
 
 REHEARSAL_VOTERS = ("ceo", "cfo")
 RECIPIENTS_PER_CAMPAIGN = 2  # two, so that a dropped email still leaves one in the mailbox to recompute
-PAGE = 100
-MAX_PAGES = 100  # 10,000 executed proposals listed at most
 # What beta users completed is confirmed on a sample of this many campaigns and as many proposals, the newest: a
 # census of everything ever completed took 1.1 s on a fresh stack and over 300 s at ~2,000 campaigns.
 CENSUS_SAMPLE = 50
@@ -201,26 +199,13 @@ def proposals_confirmed(context: dict[str, Any]) -> None:
 
 @when("the harness gathers the campaigns completed and the proposals executed on the target")
 def gather_completed(target: TargetSession, context: dict[str, Any], request: pytest.FixtureRequest) -> None:
-    completed = [c for c in target.campaigns().list_all() if c["status"] == "completed"]
+    completed, completed_total = target.campaigns().newest(CENSUS_SAMPLE, status="completed")
     governance = target.governance()
-    executed: list[dict[str, Any]] = []
-    for page in range(1, MAX_PAGES + 1):  # bounded: a target with a long history cannot make this loop forever
-        batch = governance.list(status="executed", limit=str(PAGE), page=str(page))
-        executed += batch
-        if len(batch) < PAGE:
-            break
-    context.update(governance=governance, completed=newest(completed), executed=newest(executed))
-    note(request, f"examined the newest {len(context['completed'])} of {len(completed)} completed campaigns and "
-                  f"{len(context['executed'])} of {len(executed)} executed proposals (at most {CENSUS_SAMPLE} of "
-                  "each: the census's cost must not grow with the target's history)")
-
-
-def newest(records: list[dict[str, Any]], limit: int | None = None) -> list[dict[str, Any]]:
-    """At most `limit` records, newest first by createdAt when they carry it, else the last ones listed."""
-    limit = CENSUS_SAMPLE if limit is None else limit
-    if all(isinstance(r.get("createdAt"), str) for r in records):
-        return sorted(records, key=lambda r: r["createdAt"], reverse=True)[:limit]
-    return records[::-1][:limit]
+    executed, executed_total = governance.newest(CENSUS_SAMPLE, status="executed")
+    context.update(governance=governance, completed=completed, executed=executed)
+    note(request, f"examined the newest {len(completed)} of {completed_total} completed campaigns and "
+                  f"{len(executed)} of {executed_total} executed proposals (at most {CENSUS_SAMPLE} of each, read "
+                  "page by page: the census's cost must not grow with the target's history)")
 
 
 @then("each is counted as confirmed only if the chain confirms it")

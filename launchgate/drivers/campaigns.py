@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import datetime
 from typing import Any
 
 from launchgate.drivers.http import ApiClient
@@ -96,6 +97,48 @@ class CampaignsDriver:
     def list_all(self) -> list[dict[str, Any]]:
         return list(self.api.get("/api/email/campaigns", key="campaigns"))
 
+    def page(
+        self, *, status: str | None = None, limit: int, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of the list, oldest first, and the total the target reports (None when it reports none)."""
+        params = {"limit": str(limit), "offset": str(offset)} | ({"status": status} if status else {})
+        body = self.api.get("/api/email/campaigns", params=params)
+        records = [c for c in body["campaigns"] if status is None or c["status"] == status]
+        total = body.get("total")
+        return records, total if isinstance(total, int) else None
+
+    def count(self, status: str | None = None, since: str | None = None) -> int:
+        """How many campaigns (of `status`, created at or after `since`) the target holds. From the list's total
+        and, for `since`, a binary search of its oldest-first pages: log2(history) reads of one record. A list that
+        reports no total is read whole."""
+        _, total = self.page(status=status, limit=1)
+        if total is None:
+            return sum(1 for c in self.list_all() if (status is None or c["status"] == status)
+                       and (since is None or _instant(c["createdAt"]) >= _instant(since)))
+        if since is None:
+            return total
+        lo, hi = 0, total  # the first offset created at or after `since`; at most log2(total) + 1 reads
+        while lo < hi:
+            mid = (lo + hi) // 2
+            records, _ = self.page(status=status, limit=1, offset=mid)
+            if not records or _instant(records[0]["createdAt"]) >= _instant(since):
+                hi = mid
+            else:
+                lo = mid + 1
+        return total - lo
+
+    def newest(self, count: int, status: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        """At most `count` of the newest campaigns (of `status`) and how many the target holds, in two reads of
+        the paginated list, whatever the target's history. A list that reports no total is read whole."""
+        first, total = self.page(status=status, limit=1)
+        if total is None:
+            records = [c for c in self.list_all() if status is None or c["status"] == status]
+            return records[-count:], len(records)
+        if total <= 1:
+            return first, total
+        records, _ = self.page(status=status, limit=count, offset=max(0, total - count))
+        return records, total
+
     def dashboard(self) -> dict[str, Any]:
         return self.api.get("/api/analytics/dashboard", params={"timeRange": "7d"}, key="analytics")
 
@@ -104,3 +147,7 @@ class CampaignsDriver:
 
     def agents(self) -> list[dict[str, Any]]:
         return list(self.api.get("/api/agents", key="agents"))
+
+
+def _instant(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)

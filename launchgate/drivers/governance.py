@@ -58,6 +58,20 @@ class GovernanceDriver:
     def list(self, **filters: str) -> list[dict[str, Any]]:
         return list(self.api.get(f"{PREFIX}/proposals", params=filters, key="data"))
 
+    def newest(self, count: int, status: str) -> tuple[list[dict[str, Any]], int]:
+        """At most `count` of the newest proposals in `status` (the list is oldest first) and how many there are,
+        in at most three reads of the contract's paginated list (`metadata.total_count`), whatever the history."""
+        def page(number: int) -> tuple[list[dict[str, Any]], int]:
+            body = self.api.get(f"{PREFIX}/proposals", params={"status": status, "limit": str(count),
+                                                                "page": str(number)})
+            return [p for p in body["data"] if p["status"] == status], int(body["metadata"]["total_count"])
+
+        records, total = page(1)
+        last = max(1, -(-total // count))
+        if last > 1:
+            records = (page(last - 1)[0] if last > 2 else records) + page(last)[0]
+        return records[-count:], total
+
     def transition(self, proposal_id: str, action: str, body: dict[str, Any] | None = None) -> Any:
         """submit, start-voting, close-voting, approve or reject; the raw response, for guard checks."""
         return self.api.raw("POST", f"{PREFIX}/proposals/{proposal_id}/{action}", json=body or {})

@@ -97,6 +97,14 @@ def cmd_start(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fill_history(args: argparse.Namespace) -> int:
+    from launchgate.stack.history import fill  # the services' models: only this verb needs them
+
+    written = fill(_stack(args), args.campaigns, args.proposals, args.messages)
+    print("wrote " + ", ".join(f"{n:,} {kind}" for kind, n in written.items()) + " of the last 30 days")
+    return 0
+
+
 def cmd_slots(args: argparse.Namespace) -> int:
     print(json.dumps(Releases(_stack(args)).routing(), indent=2))
     return 0
@@ -126,6 +134,11 @@ def register(stack_sub: Any, with_state: Callable[[Parser], Parser]) -> None:
     with_state(stack_sub.add_parser("slots", help="the gateway's release slots, as JSON")).set_defaults(
         func=cmd_slots
     )
+    history = with_state(stack_sub.add_parser("fill-history", help="write a long-lived deployment's past into the "
+                                              "databases (for tests of a gate run's cost; nothing on chain)"))
+    for kind, default in (("campaigns", 3000), ("proposals", 1000), ("messages", 5000)):
+        history.add_argument(f"--{kind}", type=int, default=default, metavar="N")
+    history.set_defaults(func=cmd_fill_history)
     for verb, func, what in (("restart", cmd_restart, "kill -9 one service and start it again"),
                              ("stop", cmd_stop, "stop one service or dependency (mail: the sink)"),
                              ("start", cmd_start, "start one service or dependency again")):
