@@ -270,13 +270,20 @@ TOP_LEVEL_KEYS = ("name", "description", "environment", "production", "managed",
                   "auth", "chain", "monitoring", "load", "database", "hooks", "files", "seed", "secrets")
 
 
+# Keys of the sections read field by field: a misspelt one is refused, as in every other section.
+SERVICE_KEYS = ("url", "health_path")
+CHAIN_KEYS = ("rpc", "chain_id", "confirmations", "explorer_tx_url", "private_key_env", "allow_mainnet_writes",
+              "contracts")
+MONITORING_KEYS = ("prometheus", "selector", "service_label", "slis", "scrape_interval")
+
+
 def parse_target(data: dict[str, Any], path: Path) -> Target:
     reader = _Fields(data, path)
     _known_top_level(data, path)
     services_raw = reader.table("services")
     services = {}
     for name in services_raw:
-        svc = _Fields(services_raw[name], path, f"services.{name}")
+        svc = _Fields(services_raw[name], path, f"services.{name}", SERVICE_KEYS)
         services[name] = Service(name, svc.url("url"), svc.text("health_path", "/health"))
     if not services:
         raise _bad(path, "services", "field [services] must name at least one service")
@@ -284,7 +291,7 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
     api = {area: _Fields(api_raw, path, "api").url(area) for area in API_AREAS if area in api_raw}
     chain = None
     if "chain" in data:
-        c = _Fields(reader.table("chain"), path, "chain")
+        c = _Fields(reader.table("chain"), path, "chain", CHAIN_KEYS)
         chain = Chain(
             rpc=c.url("rpc"),
             chain_id=c.integer("chain_id"),
@@ -296,7 +303,7 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
         )
     monitoring = None
     if "monitoring" in data:
-        m = _Fields(reader.table("monitoring"), path, "monitoring")
+        m = _Fields(reader.table("monitoring"), path, "monitoring", MONITORING_KEYS)
         monitoring = Monitoring(
             prometheus=m.url("prometheus"),
             selector=m.text("selector", ""),
@@ -404,12 +411,13 @@ def _seed(table: dict[str, Any], path: Path) -> dict[str, list[str]]:
     return names
 
 
-def _known_keys(table: dict[str, Any], known: tuple[str, ...], section: str, path: Path) -> dict[str, str]:
+def _known_keys(table: dict[str, Any], known: tuple[str, ...], section: str, path: Path,
+                strings_only: bool = True) -> dict[str, str]:
     for key, value in table.items():
         if key not in known:
             raise _bad(path, f"{section}.{key}",
                        f"field {section}.{key} is not one launchgate reads; known: {', '.join(known)}")
-        if not isinstance(value, str):
+        if strings_only and not isinstance(value, str):
             raise _bad(path, f"{section}.{key}", f"field {section}.{key} must be a string, found {value!r}")
     if section == "database" and table.get("mode", "stack") != "stack":
         raise _bad(path, "database.mode",
@@ -425,14 +433,14 @@ def _known_top_level(data: dict[str, Any], path: Path) -> None:
             raise _bad(path, key, f"field {key} is not one launchgate reads ({hint})")
 
 
-_CONTRACT_NAMES = ("EmailVerificationRegistry", "DaoGovernance")
+CONTRACT_NAMES = ("EmailVerificationRegistry", "DaoGovernance")
 
 
 def _contract_addresses(table: dict[str, Any], path: Path) -> dict[str, str]:
     out = {}
     for name, address in table.items():
-        if name not in _CONTRACT_NAMES:
-            known = ", ".join(_CONTRACT_NAMES)
+        if name not in CONTRACT_NAMES:
+            known = ", ".join(CONTRACT_NAMES)
             raise _bad(path, f"chain.contracts.{name}",
                        f"field chain.contracts.{name} names no contract; known: {known}")
         if not isinstance(address, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
@@ -470,10 +478,12 @@ def _load_profile(table: dict[str, Any], path: Path, api: dict[str, str], servic
 class _Fields:
     """Typed field access that names the file and the dotted field in every error."""
 
-    def __init__(self, data: Any, path: Path, prefix: str = "") -> None:
+    def __init__(self, data: Any, path: Path, prefix: str = "", known: tuple[str, ...] | None = None) -> None:
         if not isinstance(data, dict):
             raise _bad(path, prefix, f"field {prefix or '(top level)'} must be a table")
         self.data, self.path, self.prefix = data, path, prefix
+        if known is not None:
+            _known_keys(data, known, prefix, path, strings_only=False)
 
     def _name(self, key: str) -> str:
         return f"{self.prefix}.{key}" if self.prefix else key

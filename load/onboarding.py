@@ -4,6 +4,9 @@ Signup, the verification token read from the mail the platform sent (header X-37
 back from the target's mail sink), verification, login, and a first campaign under the new user's own token.
 Each user does it once, then idles; a whole flow counts as one onboarded user (support.FLOWS). Routes come from
 the profile's [load] table. Run it only through `launchgate onboard`.
+A rehearsal must not leave its users on the target: when the table names a `delete_account` route, each user
+who logged in closes their account before its flow counts (flow "account removed"; its failure is not an
+onboarding failure).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ ROUTES = routes(PLAN)
 MAIL_TIMEOUT_S = float(PLAN.get("mail_timeout_s", 60))
 DOMAIN = str(PLAN.get("user_domain", "onboarding.test"))
 FLOW = "user onboarded"
+REMOVED = "account removed"
 
 
 class StepFailed(Exception):
@@ -60,6 +64,7 @@ class NewUser(FastHttpUser):
         email = f"user-{uuid.uuid4().hex[:16]}@{DOMAIN}"
         password = uuid.uuid4().hex
         ok = False
+        token = None
         try:
             self.call("signup", json={"email": email, "password": password, "name": "New User"})
             self.call("verify", json={"token": self.verification_token(email)})
@@ -69,6 +74,12 @@ class NewUser(FastHttpUser):
             ok = True
         except (StepFailed, KeyError, ValueError):
             pass
+        if token and "delete_account" in ROUTES:
+            try:
+                self.call("delete_account", headers={"Authorization": f"Bearer {token}"})
+                FLOWS.add(REMOVED, True)
+            except (StepFailed, ValueError):
+                FLOWS.add(REMOVED, False)
         FLOWS.add(FLOW, ok)
         # One flow per person: idle until the harness ends the run (Locust replaces a user that stops).
         while True:

@@ -25,9 +25,9 @@ def test_everything_needed_is_here_exits_0() -> None:
     result = launchgate("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     for line in ("This machine:", "Target reference: needs python, chromium, anvil, prometheus",
-                 "Target 371os: needs python, chromium"):
+                 "Target 371os: needs python, chromium", "Target reference-unmanaged: needs python, chromium"):
         assert line in result.stdout
-    assert result.stdout.count("everything it needs is here") == 3
+    assert result.stdout.count("everything it needs is here") == 4  # this machine, and the three runnable targets
 
 
 def test_a_missing_needed_tool_is_named_with_its_install_command_and_exits_1(tmp_path: Path) -> None:

@@ -75,6 +75,8 @@ def test_a_bad_load_route_is_named_with_its_field(tmp_path: Path, routes: str, m
 def test_onboarding_signs_up_verifies_logs_in_and_creates_a_first_campaign(stack: RunningStack,
                                                                           tmp_path: Path) -> None:
     run_dir = tmp_path / "onboard"
+    admin = stack.client("admin")
+    accounts_before = admin.get("/api/auth/users/stats")["total"]
     result = subprocess.run(
         [sys.executable, "-m", "launchgate", "onboard", "--target", "reference", "--users", "8", "--spawn-rate", "4",
          "--port-base", str(stack.stack.options.port_base), "--stack-dir", str(stack.stack.state_dir),
@@ -91,8 +93,11 @@ def test_onboarding_signs_up_verifies_logs_in_and_creates_a_first_campaign(stack
     mails = stack.sink.messages(subject_contains="Verify")
     onboarded = {m["rcpt_to"][0] for m in mails if m["rcpt_to"][0].endswith("@onboarding.test")}
     assert len(onboarded) >= 8
+    # The rehearsal leaves no account behind (the reference profile names the delete_account route).
+    assert "cleanup: 8 of the 8 accounts that logged in were closed again" in result.stdout
+    assert record.details["accounts_closed"] == 8
+    assert admin.get("/api/auth/users/stats")["total"] == accounts_before
     # Each new user's first campaign is theirs: created under the token they got by logging in.
-    admin = stack.client("admin")
     owners = {c["owner"] for c in admin.get("/api/email/campaigns")["campaigns"]
               if c.get("name") == "My first campaign"}
     assert len(owners) >= 8

@@ -148,6 +148,16 @@ def test_onboarding_works_through_the_gateway(stack: RunningStack) -> None:
         assert gateway.post("/internal/api-keys/verify", json={"key": "lg_x"}).status_code in (403, 404)
 
 
+def test_a_user_closes_their_own_account(stack: RunningStack) -> None:
+    user, token = verified_user(stack, "leaving")
+    with httpx.Client(base_url=stack.gateway, timeout=15) as gateway:
+        assert gateway.delete("/api/auth/account").status_code == 401
+        closed = gateway.delete("/api/auth/account", headers={"Authorization": f"Bearer {token}"})
+        assert closed.status_code == 200 and closed.json()["deleted"] == user["email"], closed.text
+        assert gateway.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 404
+    assert login(stack, user["email"], PASSWORD).status_code == 401
+
+
 def test_wrong_password_and_unknown_email_look_the_same(stack: RunningStack) -> None:
     _user, _token = verified_user(stack, "bob")
     email = _user["email"]

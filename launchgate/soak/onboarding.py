@@ -21,7 +21,8 @@ from launchgate.soak.store import DB_NAME, Recorder
 from launchgate.soak.target import ONBOARDING_ROUTES, PROJECT_ROOT, load_plan, loadable_target, open_target
 from launchgate.soak.windows import histogram_percentile
 
-FLOW = "user onboarded"  # the flow name load/onboarding.py counts
+FLOW = "user onboarded"  # the flow names load/onboarding.py counts
+REMOVED = "account removed"
 
 
 @dataclass
@@ -91,6 +92,12 @@ def _run(run_dir: Path, options: OnboardOptions, plan: dict[str, object], target
     window = live.snapshot()["window"]
     p95 = histogram_percentile(window.histogram, 0.95)  # type: ignore[attr-defined]
     outcome = "passed" if onboarded >= options.users else "failed"
+    tried, not_removed = feed.flows().get(REMOVED, [0, 0])
+    if "delete_account" in plan["routes"]:  # type: ignore[operator]
+        cleanup = f"{tried - not_removed:,} of the {tried:,} accounts that logged in were closed again"
+    else:
+        cleanup = ("the profile's [load] table names no delete_account route: the accounts created stay on the "
+                   "target")
     record = Evidence(
         run=run_dir.name, kind="measurement", name="onboarding.users", outcome=outcome,
         criterion="launch.users-onboarded", gate="launch", value=float(onboarded), unit="users",
@@ -99,12 +106,14 @@ def _run(run_dir: Path, options: OnboardOptions, plan: dict[str, object], target
                  "not_started": max(0, options.users - attempted), "duration_s": round(finished - started, 3),
                  "users_per_s": round(onboarded / (finished - started), 3), "request_p95_ms": p95,
                  "requests": live.requests, "request_failures": live.failures,
-                 "steps": ["signup", "verification mail", "verify", "login", "first campaign"]},
+                 "steps": ["signup", "verification mail", "verify", "login", "first campaign"],
+                 "accounts_closed": tried - not_removed, "cleanup": cleanup},
     )
     EvidenceWriter(run_dir, "onboarding").write(record)
     print(f"onboarding on {target}: {onboarded:,} of {options.users:,} users onboarded in "
           f"{fmt_duration(finished - started)} ({failed:,} failed, {max(0, options.users - attempted):,} not "
           f"started); {live.requests:,} requests, {live.failures:,} failed")
+    print(f"  cleanup: {cleanup}")
     print(f"  evidence: {run_dir / 'evidence' / 'onboarding.jsonl'}")
     return 0 if outcome == "passed" else 1
 

@@ -27,7 +27,10 @@ from launchgate.stack.layout import DEFAULT_PORT_BASE, SERVICE_NAMES, SLOT_OFFSE
 from launchgate.stack.postgres import Postgres
 from launchgate.stack.secrets import generate_secrets
 
-DEFAULT_STATE_DIR = Path(".launchgate/stack")
+# LAUNCHGATE_STACK_STATE: another default, for every `launchgate stack` command and the hooks a profile runs
+# (fixtures/targets/reference-unmanaged.toml), so that a stack of its own is one variable away.
+STATE_ENV = "LAUNCHGATE_STACK_STATE"
+DEFAULT_STATE_DIR = Path(os.environ.get(STATE_ENV) or ".launchgate/stack")
 CHAIN_ID = 31337
 START_TIMEOUT_S = 60.0  # services start side by side: on a busy host the last one waits on the others
 # The launcher only imports and forks (about 1.5 s of CPU): its bound catches a hang, not a slow host. On a host

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -105,6 +106,41 @@ def cmd_fill_history(args: argparse.Namespace) -> int:
     return 0
 
 
+CREDENTIALS_PREFIX = "LAUNCHGATE_REF"
+VOTERS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "seed" / "voters.yml"
+
+
+def cmd_credentials(args: argparse.Namespace) -> int:
+    """What an operator hands a harness that gates this stack as a deployment it did not start
+    (fixtures/targets/reference-unmanaged.toml): each staff role's bearer token from a real login, the
+    registered voters' signing keys, the Postiz key, the database's URL, and every stack secret, as shell
+    `export` lines for `eval "$(launchgate stack credentials)"`. It prints secrets, to stdout only."""
+    import httpx
+    import yaml
+
+    stack = _stack(args)
+    found: dict[str, str] = {}
+    for role, password in stack.secrets.role_passwords.items():
+        try:
+            reply = httpx.post(f"{stack.url('gateway')}/api/auth/login", timeout=15,
+                               json={"email": f"{role}@371os.local", "password": password})
+        except httpx.HTTPError as exc:
+            raise StackError(f"cannot log in as {role}: the gateway at {stack.url('gateway')} does not answer "
+                             f"({type(exc).__name__}); is the stack up?") from None
+        if reply.status_code != 200:
+            raise StackError(f"the stack refused the {role} login with {reply.status_code}")
+        found[f"{role.upper()}_TOKEN"] = reply.json()["token"]
+    for voter in yaml.safe_load(VOTERS_FILE.read_text())["voters"]:
+        if voter["role"] in stack.secrets.role_passwords:
+            found[f"{voter['role'].upper()}_VOTER_KEY"] = voter["private_key"]
+    found["POSTIZ_KEY"] = stack.secrets.postiz_api_key
+    found["DATABASE_URL"] = stack.database_url("platform")
+    for i, value in enumerate(stack.secrets.values(), 1):
+        found[f"SECRET_{i}"] = value
+    print("\n".join(f"export {CREDENTIALS_PREFIX}_{name}={shlex.quote(value)}" for name, value in found.items()))
+    return 0
+
+
 def cmd_slots(args: argparse.Namespace) -> int:
     print(json.dumps(Releases(_stack(args)).routing(), indent=2))
     return 0
@@ -134,6 +170,8 @@ def register(stack_sub: Any, with_state: Callable[[Parser], Parser]) -> None:
     with_state(stack_sub.add_parser("slots", help="the gateway's release slots, as JSON")).set_defaults(
         func=cmd_slots
     )
+    with_state(stack_sub.add_parser("credentials", help="each role's token, the voters' keys and the stack's secrets "
+                                    "as shell export lines (prints secrets)")).set_defaults(func=cmd_credentials)
     history = with_state(stack_sub.add_parser("fill-history", help="write a long-lived deployment's past into the "
                                               "databases (for tests of a gate run's cost; nothing on chain)"))
     for kind, default in (("campaigns", 3000), ("proposals", 1000), ("messages", 5000)):

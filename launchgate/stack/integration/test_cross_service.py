@@ -6,10 +6,8 @@ crosses at least one service boundary inside the stack and takes about a second.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,18 +15,17 @@ from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
 from launchgate.drivers.http import ApiClient
 from launchgate.drivers.identity import VERIFICATION_HEADER, IdentityDriver
 from launchgate.drivers.mail import MailSink
-from launchgate.stack.manager import Stack
+from launchgate.stack.manager import DEFAULT_STATE_DIR, STATE_ENV, Stack
 from launchgate.waiting import wait_for
-
-STATE_ENV = "LAUNCHGATE_STACK_STATE"
 
 
 @pytest.fixture(scope="module")
 def stack() -> Stack:
-    state = os.environ.get(STATE_ENV)
-    if not state:
-        pytest.fail(f"set {STATE_ENV} to the state directory of a running reference stack")
-    return Stack(Path(state))
+    stack = Stack(DEFAULT_STATE_DIR)
+    if not stack.secrets_file.exists():
+        pytest.fail(f"no reference stack in {stack.state_dir}: set {STATE_ENV} to the state directory of a running "
+                    "one")
+    return stack
 
 
 @pytest.fixture(scope="module")

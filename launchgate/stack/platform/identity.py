@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from launchgate.stack.config import ServiceConfig
@@ -207,6 +207,15 @@ def build_identity_router(config: ServiceConfig, db: Database, mailer: Mailer) -
     @router.get("/api/auth/me")
     def me(caller: Caller = Depends(require_caller)) -> dict[str, Any]:
         return {"success": True, "user": load_user(caller).as_dict()}
+
+    @router.delete("/api/auth/account")
+    def delete_account(caller: Caller = Depends(require_caller)) -> dict[str, Any]:
+        """A user closes their own account: it and its API keys are gone; what it created elsewhere stays."""
+        user = load_user(caller)
+        with db.session() as s:
+            s.execute(delete(ApiKey).where(ApiKey.user_id == user.id))
+            s.execute(delete(User).where(User.id == user.id))
+        return {"success": True, "deleted": user.email}
 
     @router.post("/api/auth/tokens", status_code=201)
     def create_api_key(body: TokenBody, caller: Caller = Depends(require_caller)) -> dict[str, Any]:
