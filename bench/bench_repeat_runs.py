@@ -1,18 +1,20 @@
 """Repeated gate runs against one long-lived stack: does each run's work grow with the target's history?
 
-Starts the reference stack once (`launchgate stack up`, in its default state directory, where `launchgate run`
-looks for a running stack), runs `launchgate run --target reference` N times against
-it (each run reuses the running stack, as a staging target is reused), then stops the stack. Prints, per run, its
-wall time, the slowest scenarios' times, and whether every criterion's verdict equals the first run's.
+Starts the reference stack once, in a state directory of its own (`launchgate stack up`, on the default ports),
+and gates it N times as a staging deployment is gated: through fixtures/targets/reference-unmanaged.toml with
+the credentials `launchgate stack credentials` exports. Then stops the stack. Prints, per run, its wall time,
+the slowest scenarios' times, and whether every criterion's verdict equals the first run's.
 Goal (issue 14): the tenth run within 20% of the first, and the same verdicts throughout.
 
-    .venv/bin/python bench/bench_repeat_runs.py [--runs 10] [--port-base 29500]
+    .venv/bin/python bench/bench_repeat_runs.py [--runs 10]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -23,9 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT_S = 1800
 
 
-def launchgate(*args: str) -> subprocess.CompletedProcess[str]:
+def launchgate(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "launchgate", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT_S)
+                          timeout=RUN_TIMEOUT_S, env=env)
+
+
+def exported(lines: str) -> dict[str, str]:
+    """`export NAME=VALUE` lines (launchgate stack credentials) as a mapping."""
+    return dict(shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in lines.splitlines())
 
 
 def verdicts(run_dir: Path) -> dict[str, str]:
@@ -46,21 +53,24 @@ def slowest(run_dir: Path, count: int = 3) -> list[tuple[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--port-base", type=int, default=29500)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lg-bench-repeat-") as tmp:
-        port = ["--port-base", str(args.port_base)]
-        up = launchgate("stack", "up", *port)
+        env = {**os.environ, "LAUNCHGATE_STACK_STATE": str(Path(tmp) / "stack")}
+        up = launchgate("stack", "up", env=env)
         if up.returncode != 0:
             sys.exit(f"stack up failed: {up.stderr.strip()}")
         try:
+            credentials = launchgate("stack", "credentials", env=env)
+            if credentials.returncode != 0:
+                sys.exit(f"stack credentials failed: {credentials.stderr.strip()}")
+            env |= exported(credentials.stdout)
             first: dict[str, str] | None = None
             first_wall = 0.0
             print(f"{'run':>3} {'wall':>8} {'vs 1st':>7} {'same verdicts':>14}  slowest scenarios")
             for number in range(1, args.runs + 1):
                 reports = Path(tmp) / f"run-{number}"
                 started = time.perf_counter()
-                launchgate("run", "--target", "reference", "--reports-dir", str(reports), *port)
+                launchgate("run", "--target", "reference-unmanaged", "--reports-dir", str(reports), env=env)
                 wall = time.perf_counter() - started
                 (run_dir,) = [p for p in reports.iterdir() if p.is_dir() and p.name != "latest"]
                 now = verdicts(run_dir)
@@ -70,7 +80,7 @@ def main() -> None:
                 top = "; ".join(f"{name[:40]} {seconds:.1f}s" for name, seconds in slowest(run_dir))
                 print(f"{number:>3} {wall:>7.1f}s {wall / first_wall:>6.2f}x {same:>14}  {top}", flush=True)
         finally:
-            launchgate("stack", "down")
+            launchgate("stack", "down", env=env)
 
 
 if __name__ == "__main__":

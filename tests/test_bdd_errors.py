@@ -6,6 +6,7 @@ starts the reference stack: the targets are profiles written for the test, or th
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -88,7 +89,8 @@ def test_run_with_a_profile_missing_a_field(tmp_path: Path, fake: fake_371os.Fak
 
 
 def test_pytest_with_a_profile_missing_a_field(tmp_path: Path, fake: fake_371os.Fake371OS, profile_of: object) -> None:
-    text = fake.profile().replace('[services.conduit]\nurl = "', '[services.conduit]\nhost = "')
+    text = re.sub(r'(\[services\.conduit\]\n)url = "[^"]*"\n', lambda m: m[1] + 'health_path = "/health"\n',
+                  fake.profile())
     path = profile_of(text)  # type: ignore[operator]
     done = pytest_features(f"--target={path}", run_dir=tmp_path / "run")
     assert done.returncode == 2, done.stdout + done.stderr

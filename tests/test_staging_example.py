@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
+from pathlib import Path
+
+import pytest
 
 from launchgate import targets
 from launchgate.runner import PROJECT_ROOT
-from launchgate.targets import load_target
+from launchgate.targets import TargetError, load_target
 
 EXAMPLE = PROJECT_ROOT / "fixtures" / "targets" / "staging.example.toml"
 
@@ -50,3 +54,17 @@ def test_every_load_route_of_the_reference_is_documented() -> None:
     """The reference profile names every route the locustfiles (load/) call."""
     documented = set(_documented()["load"]["routes"])  # type: ignore[index]
     assert set(load_target("reference").load.routes) <= documented  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("section", "typo"), [("[chain]", "chain_ID = 1"), ("[monitoring]", "selektor = 'x'"),
+                                               ("[services.gateway]", "health = '/h'")])
+def test_a_key_the_loader_does_not_read_is_refused_naming_it(tmp_path: Path, section: str, typo: str) -> None:
+    text = re.sub(rf"^{re.escape(section)}.*$", lambda m: f"{m[0]}\n{typo}", EXAMPLE.read_text(), count=1,
+                  flags=re.MULTILINE)
+    assert typo in text
+    path = tmp_path / "staging.toml"
+    path.write_text(text)
+    key = typo.split()[0]
+    with pytest.raises(TargetError, match=rf"field {re.escape(section.strip('[]'))}\.{key} is not one launchgate "
+                                          "reads; known: "):
+        load_target(str(path))
