@@ -5,6 +5,10 @@ The harness (launchgate/soak/) passes everything through the environment, never 
                         "seconds_file": path, ...}; each url is absolute, from the target profile.
 - LAUNCHGATE_LOAD_AUTH  JSON: headers that authenticate the load users (a token or an API key); secret.
 
+A worker on another host (`launchgate worker`) builds the same plan from its own profile: it says who it is
+(plan["identity"]: locustfile and profile, by name and content hash) to the master over Locust's own custom
+messages, and the master refuses one that differs, naming both; the worker then exits 2.
+
 Locust's master keeps a per-second counter for every second of the run and a chart history that only grows
 (locust #2045): a 72-hour run must not, so `bounded_stats` trims both. It also writes one JSON line per
 second with the *current* latency distribution (Locust's own history CSV carries cumulative percentiles
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from bisect import bisect_left
 from typing import Any
@@ -22,7 +27,7 @@ from typing import Any
 import gevent
 from locust import events
 from locust.env import Environment
-from locust.runners import LocalRunner, MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, LocalRunner, MasterRunner, WorkerRunner
 
 PLAN_ENV = "LAUNCHGATE_LOAD"
 AUTH_ENV = "LAUNCHGATE_LOAD_AUTH"
@@ -96,6 +101,50 @@ def _receive_flows(client_id: str, data: dict[str, Any], **_kw: Any) -> None:
     FLOWS.merge(data.get("launchgate_flows") or {})
 
 
+HELLO, REFUSED = "launchgate_hello", "launchgate_refused"
+
+
+def _described(identity: dict[str, str]) -> str:
+    return (f"locustfile {identity.get('locustfile')} ({identity.get('locustfile_sha256', '')[:12]}), profile "
+            f"{identity.get('profile')} ({identity.get('profile_sha256', '')[:12]})")
+
+
+@events.init.add_listener
+def _same_plan_everywhere(environment: Environment, **_kw: Any) -> None:
+    runner = environment.runner
+    mine = plan().get("identity") if os.environ.get(PLAN_ENV) else None
+    if isinstance(runner, MasterRunner):
+        def hello(environment: Environment, msg: Any, **_kw: Any) -> None:
+            theirs = dict(msg.data or {})
+            if theirs != mine:
+                why = f"the master runs {_described(mine or {})}; this worker has {_described(theirs)}"
+                print(f"launchgate: refused Locust worker {msg.node_id}: {why}", file=sys.stderr, flush=True)
+                runner.send_message(REFUSED, {"why": why}, client_id=msg.node_id)
+                # Forgotten at once, so that it counts towards no --expect-workers (a "quit" from it would make
+                # Locust stop a test that has no other worker yet).
+                runner.clients.pop(msg.node_id, None)
+
+        runner.register_message(HELLO, hello)
+    elif isinstance(runner, WorkerRunner):
+        def refused(environment: Environment, msg: Any, **_kw: Any) -> None:
+            print(f"launchgate worker: refused by the master: {(msg.data or {}).get('why')}", file=sys.stderr,
+                  flush=True)
+            os._exit(2)  # nothing of this worker's ran: no load was given
+
+        runner.register_message(REFUSED, refused)
+        runner.send_message(HELLO, mine or {})
+
+
+def generator_state(runner: Any) -> dict[str, Any]:
+    """What the load generator can give: the busiest Locust process's CPU (%), and on a master its workers."""
+    if isinstance(runner, MasterRunner):
+        nodes = list(runner.clients.values())
+        missing = sum(1 for node in nodes if node.state == STATE_MISSING)
+        cpu = max([runner.current_cpu_usage, *(node.cpu_usage for node in nodes)])
+        return {"cpu": round(float(cpu), 1), "workers": len(nodes) - missing, "missing": missing}
+    return {"cpu": round(float(getattr(runner, "current_cpu_usage", 0.0)), 1)}
+
+
 @events.init.add_listener
 def _bounded_stats(environment: Environment, **_kw: Any) -> None:
     runner = environment.runner
@@ -154,5 +203,6 @@ def _seconds_writer(environment: Environment, path: str | None) -> None:
             "p95": total.get_current_response_time_percentile(0.95) or 0,
             "h": histogram,
             "flows": FLOWS.counts,
+            "gen": generator_state(runner) if runner is not None else {},
         }
         out.write(json.dumps(line, separators=(",", ":")) + "\n")

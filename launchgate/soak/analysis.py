@@ -109,6 +109,9 @@ def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: f
     for kk, n, up in conn.execute(f"SELECT {k} AS k, COUNT(*), SUM(value) FROM samples WHERE metric = 'up' "
                                   "AND service = 'all' AND ts >= ? AND ts < ? GROUP BY k", (start, end)):
         probes[int(kk)] = (int(n), int(up or 0))
+    generator = {int(kk): float(cpu) for kk, cpu in conn.execute(
+        f"SELECT {k} AS k, MAX(value) FROM samples WHERE metric = 'generator_cpu_percent' AND ts >= ? AND ts < ? "
+        "GROUP BY k", (start, end))}
     memory = _memory_fits(conn, start, end, width, services, len(spans) - 1)
     restarts = [{"ts": ts, "service": svc, **json.loads(detail or "{}")}
                 for ts, svc, detail in conn.execute("SELECT ts, service, detail FROM events WHERE kind = 'restart' "
@@ -139,7 +142,7 @@ def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: f
         restarts_here = sum(1 for r in restarts if lo <= r["ts"] < hi) if can_restart else None
         verdict.checks = [
             check_error_rate(requests, failures, b),
-            check_p95(histogram, b),
+            check_p95(histogram, b, generator.get(i)),
             check_slope("latency_drift", drift, b.max_latency_drift_ms_per_hour, b.latency_drift_floor_ms,
                         "ms/h", "latency"),
             check_slope("memory_slope", worst, b.max_memory_slope_mb_per_hour, b.memory_growth_floor_mb,
@@ -150,7 +153,8 @@ def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: f
         verdict.details = {"requests": requests, "failures": failures, "probes": n_probes, "up_probes": n_up,
                            "memory_worst_service": worst_svc,
                            "down_seconds": round((n_probes - n_up) * interval, 3),
-                           "harness_gap_seconds": round(sum(_overlap(g, lo, hi) for g in gaps), 3)}
+                           "harness_gap_seconds": round(sum(_overlap(g, lo, hi) for g in gaps), 3),
+                           "generator_cpu_max": generator.get(i)}
         windows.append(verdict)
     totals = conn.execute("SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(failures), 0) FROM load_seconds "
                           "WHERE ts >= ? AND ts < ?", (start, end)).fetchone()
@@ -276,3 +280,19 @@ def failed_checks(result: Analysis) -> dict[str, int]:
             out[c.name] = out.get(c.name, 0) + 1
     return out
 
+
+def workers_lost(db: Path, before: float) -> list[dict[str, Any]]:
+    """Locust workers that left their master (or missed its heartbeats) while the load ran, before `before` (at
+    the end of a run the master sends its workers away): when, how many, and how many were left."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT ts, detail FROM events WHERE kind = 'worker_lost' AND ts < ? ORDER BY ts",
+                            (before,)).fetchall()
+    finally:
+        conn.close()
+    out: list[dict[str, Any]] = []
+    for ts, detail in rows:
+        seen = json.loads(detail or "{}")
+        out.append({"at": _iso(ts), "lost": int(seen.get("lost", 1)), "workers": int(seen.get("workers", 0)),
+                    "missing": int(seen.get("missing", 0))})
+    return out

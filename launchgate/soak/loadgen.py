@@ -10,6 +10,7 @@ ingests into soak.sqlite, remembering its offset in the same transaction as the 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import signal
@@ -38,6 +39,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def locust_env(plan: dict[str, Any], locustfile: Path, auth: dict[str, str]) -> dict[str, str]:
+    """The environment of a Locust process: the plan, with who it is (load/support.py compares it between a master
+    and its workers), and the load users' credentials."""
+    profile = plan.get("profile") or {}
+    identity = {"locustfile": locustfile.name, "locustfile_sha256": hashlib.sha256(locustfile.read_bytes()).hexdigest(),
+                "profile": str(profile.get("name", "")), "profile_sha256": str(profile.get("sha256", ""))}
+    return {**os.environ, PLAN_ENV: json.dumps({**plan, "identity": identity}), AUTH_ENV: json.dumps(auth),
+            "PYTHONUNBUFFERED": "1"}
+
+
 @dataclass
 class LoadGenerator:
     run_dir: Path
@@ -52,6 +63,11 @@ class LoadGenerator:
     extra_args: list[str] = field(default_factory=list)
     # Locust gets SIGTERM if the harness dies (even by kill -9). Not for a soak: `--resume` adopts its Locust.
     die_with_harness: bool = False
+    # Workers on other hosts (`launchgate worker`): the master binds `master_bind` and the clock starts once
+    # they and the local ones have joined, within `worker_wait_s`.
+    remote_workers: int = 0
+    master_bind: tuple[str, int] = ("127.0.0.1", 0)
+    worker_wait_s: float = 120.0
 
     @property
     def directory(self) -> Path:
@@ -83,8 +99,7 @@ class LoadGenerator:
                                                     for i in range(1, self.workers + 1))]
 
     def _env(self) -> dict[str, str]:
-        plan = {**self.plan, "seconds_file": str(self.seconds_file)}
-        return {**os.environ, PLAN_ENV: json.dumps(plan), AUTH_ENV: json.dumps(self.auth), "PYTHONUNBUFFERED": "1"}
+        return locust_env({**self.plan, "seconds_file": str(self.seconds_file)}, self.locustfile, self.auth)
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -93,16 +108,24 @@ class LoadGenerator:
         main = [*base, "--headless", "--csv", str(self.prefix), "--host", str(self.plan.get("host") or ""),
                 "-u", str(self.users), "-r", f"{self.spawn_rate:g}", "-t", f"{max(1, round(self.run_time_s))}s",
                 "--only-summary", "--stop-timeout", "5", "--exit-code-on-error", "0", *self.extra_args]
-        port = free_port() if self.workers else 0
-        if self.workers:
-            main += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-                     "--expect-workers", str(self.workers), "--expect-workers-max-wait", "60"]
+        host, port = self.master_bind
+        expected = self.workers + self.remote_workers
+        if expected:
+            port = port or free_port()
+            self.master_bind = (host, port)
+            main += ["--master", "--master-bind-host", host, "--master-bind-port", str(port),
+                     "--expect-workers", str(expected), "--expect-workers-max-wait", f"{self.worker_wait_s:g}"]
         files = self.pidfiles()
         tie = self.die_with_harness
         try:
             procs.start(main, env=env, log=self.log, pidfile=files[0], cwd=self.locustfile.parent, die_with_parent=tie)
+            if self.remote_workers:
+                print(f"waiting up to {self.worker_wait_s:.0f} s for {self.remote_workers} Locust worker(s) at "
+                      f"{host}:{port} (`launchgate worker --master {host}:{port} ...`); the clock starts when they "
+                      "have joined", flush=True)
+            local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             for i, pidfile in enumerate(files[1:], 1):
-                worker = [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+                worker = [*base, "--worker", "--master-host", local, "--master-port", str(port)]
                 procs.start(worker, env=env, log=Path(f"{self.prefix}-worker-{i}.log"), pidfile=pidfile,
                             cwd=self.locustfile.parent, die_with_parent=tie)
             self._await_first_second()
@@ -111,18 +134,28 @@ class LoadGenerator:
             raise
 
     def _await_first_second(self) -> None:
-        """Up when the locustfile writes its first line; a Locust that exits first failed to start."""
-        deadline = time.monotonic() + START_TIMEOUT_S
+        """Up when the locustfile writes its first line (with a master: once every worker has joined); a Locust
+        that exits first failed to start."""
+        expected = self.workers + self.remote_workers
+        deadline = time.monotonic() + START_TIMEOUT_S + (self.worker_wait_s if expected else 0)
         history_since: float | None = None
+        joined = 0
         while time.monotonic() < deadline:
             if self.seconds_file.exists() and self.seconds_file.stat().st_size > 0:
-                return
+                joined = int((last_line(self.seconds_file).get("gen") or {}).get("workers", expected))
+                if joined >= expected:
+                    if self.remote_workers:
+                        print(f"{joined} Locust worker(s) joined: the load starts", flush=True)
+                    return
             if history_since is None and self._history_rows():
                 history_since = time.monotonic()
             if history_since is not None and not self.seconds_file.exists() and time.monotonic() - history_since > 3:
                 return  # no load/support.py in this locustfile: Locust's own history CSV it is
             if not self.alive():
                 self.kill()
+                if expected and joined < expected:
+                    raise SoakError(f"only {joined} of {expected} Locust worker(s) joined the master at "
+                                    f"{self.master_bind[0]}:{self.master_bind[1]} within {self.worker_wait_s:.0f} s")
                 raise SoakError(f"Locust exited at start ({self.locustfile.name}); it printed:\n"
                                 f"{procs.tail(self.log, 30)}")
             time.sleep(0.1)
@@ -183,6 +216,7 @@ class _Part:
     f: int = 0
     last_ts: float = 0.0
     flows: dict[str, list[int]] = field(default_factory=dict)
+    workers: int = 0  # Locust workers with the master in the last second (none missing their heartbeat)
 
 
 class LoadFeed:
@@ -197,7 +231,8 @@ class LoadFeed:
         for key, state in (stored or {}).items():
             number = int(key)
             self.parts[number] = _Part(number, Path(state["path"]), state["offset"], state["n"], state["f"],
-                                       state.get("last_ts", 0.0), state.get("flows") or {})
+                                       state.get("last_ts", 0.0), state.get("flows") or {}, state.get("workers", 0))
+        self.workers_lost: list[dict[str, float]] = []  # {"ts", "lost", "workers", "missing"}, as the master saw them
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="soak-loadfeed", daemon=True)
@@ -253,7 +288,7 @@ class LoadFeed:
                 rows.extend(self._rows(part, line))
         part.offset += end + 1
         state = {"path": str(part.path), "offset": part.offset, "n": part.n, "f": part.f, "last_ts": part.last_ts,
-                 "flows": part.flows}
+                 "flows": part.flows, "workers": part.workers}
         rows.append(meta_row(f"load.part.{part.number}", state))
         self.recorder.put_batch(rows)
 
@@ -280,11 +315,35 @@ class LoadFeed:
         rows: list[Row] = [("load_seconds", (ts, part.number, users, dn, df, rps, fps, p50, p95, *histogram)),
                            ("samples", ("rps", "load", ts, rps)),
                            ("samples", ("users", "load", ts, float(users)))]
+        generator = line.get("gen") or {}
+        if "cpu" in generator:
+            rows.append(("samples", ("generator_cpu_percent", "load", ts, float(generator["cpu"]))))
+        if "workers" in generator:
+            workers = int(generator["workers"])
+            rows.append(("samples", ("generator_workers", "load", ts, float(workers))))
+            if workers < part.workers:  # gone, or missing its heartbeats: load lost, not the target down
+                lost = {"ts": ts, "lost": float(part.workers - workers), "workers": float(workers),
+                        "missing": float(generator.get("missing", 0))}
+                self.workers_lost.append(lost)
+                rows.append(("events", (ts, "worker_lost", "", None, json.dumps(lost))))
+            part.workers = workers
         if dn:
             rows.append(("samples", ("error_rate", "load", ts, df / dn)))
             rows.append(("samples", ("p95_ms", "load", ts, p95)))
             rows.append(("samples", ("p50_ms", "load", ts, p50)))
         return rows
+
+
+def last_line(path: Path) -> dict[str, Any]:
+    """The last whole JSON line of a seconds file ({} if none)."""
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 8192))
+        lines = fh.read().splitlines()
+    for raw in reversed(lines):
+        line = _json_line(raw)
+        if line is not None:
+            return line
+    return {}
 
 
 def _json_line(raw: bytes) -> dict[str, Any] | None:

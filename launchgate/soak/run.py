@@ -57,6 +57,9 @@ class SoakOptions:
     users: int = 10
     spawn_rate: float = 2.0
     workers: int = 0
+    expect_workers: int = 0  # workers on other hosts (`launchgate worker`), joining the master at master_bind
+    master_bind: str = "127.0.0.1:0"  # HOST:PORT; port 0: any free one
+    worker_wait_s: float = 120.0
     run_dir: Path | None = None
     abort_on_fail: bool = False
     abort_grace_s: float | None = None  # None: alpha.stability.windows.abort_grace in gates.yaml
@@ -337,7 +340,7 @@ def _drive(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabili
             if loadgen is not None:
                 # The hard limit: Locust has its own -t, and this kills it by PID shortly after the end regardless.
                 watchdog = Watchdog(loadgen, state.end + 15 + 0.01 * (state.end - state.start)).start()
-            aborted, ended = _loop(state, options, bounds, live, recorder, loadgen, resumed, gap)
+            aborted, ended = _loop(state, options, bounds, live, recorder, loadgen, feed, resumed, gap)
     except KeyboardInterrupt:
         interrupted = True
         ended = time.time()
@@ -365,8 +368,10 @@ def _drive(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabili
 
 def _load(run_dir: Path, state: RunState, options: SoakOptions, session: TargetSession, part: int,
           run_time: float, start: bool = True) -> LoadGenerator:
+    host, _, port = options.master_bind.rpartition(":")
     loadgen = LoadGenerator(run_dir, options.locustfile, state.plan, session.auth, options.users,
-                            options.spawn_rate, run_time, options.workers, part)
+                            options.spawn_rate, run_time, options.workers, part, remote_workers=options.expect_workers,
+                            master_bind=(host, int(port)), worker_wait_s=options.worker_wait_s)
     if start:
         loadgen.start()
     return loadgen
@@ -392,13 +397,14 @@ def _resume_load(run_dir: Path, state: RunState, options: SoakOptions, session: 
 
 
 def _loop(state: RunState, options: SoakOptions, bounds: StabilityWindows, live: Live, recorder: Recorder,
-          loadgen: LoadGenerator | None, resumed: bool, gap: float) -> tuple[str | None, float]:
+          loadgen: LoadGenerator | None, feed: LoadFeed, resumed: bool, gap: float) -> tuple[str | None, float]:
     grace = options.abort_grace_s if options.abort_grace_s is not None else bounds.abort_grace
     abort = _Abort(bounds, grace) if options.abort_on_fail else None
     judge = _judge(bounds)
     total = state.end - state.start
     n_windows = math.ceil(total / state.window_s - 1e-9)
     locust_gone = False
+    reported_lost = 0
     stop = threading.Event()
     with Progress(plain_every=max(5.0, min(60.0, total / 20))) as progress:
         if resumed:
@@ -413,6 +419,11 @@ def _loop(state: RunState, options: SoakOptions, bounds: StabilityWindows, live:
                 locust_gone = True
                 recorder.event(now, "locust", "", None, action="exited", part=loadgen.part)
                 progress.update(f"Locust exited before the end; its last lines: {loadgen.log}", force=True)
+            for lost in feed.workers_lost[reported_lost:]:
+                reported_lost += 1
+                at = time.strftime("%H:%M:%S", time.localtime(lost["ts"]))
+                progress.update(f"a Locust worker stopped answering its master at {at}: the load goes on with "
+                                f"{lost['workers']:.0f} worker(s) (a harness gap, not downtime)", force=True)
             snap = live.snapshot()
             window: WindowSums = snap["window"]  # type: ignore[assignment]
             failing = judge(window)
@@ -440,18 +451,18 @@ def _finish(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabil
                               state.services)
     extra = {"users": options.users, "spawn_rate": options.spawn_rate, "workers": options.workers,
              "planned_duration_s": state.end - state.start, "analysis_s": round(time.monotonic() - started, 3),
-             "notes": state.notes, "failures_by_route": failures_by_route(run_dir / "locust")}
+             "notes": state.notes, "failures_by_route": failures_by_route(run_dir / "locust"),
+             "workers_lost": analysis.workers_lost(run_dir / DB_NAME, end - 2.0)}
     records = analysis.evidence(result, run_dir.name, session.target.name, bounds, extra)
     writer = EvidenceWriter(run_dir, "soak")
     for record in records:
         writer.write(record)
-    _print_verdict(run_dir, result, session.target.name, extra["failures_by_route"])
+    _print_verdict(run_dir, result, session.target.name, extra["failures_by_route"], extra["workers_lost"])
     return {"passed": EXIT_STABLE, "failed": EXIT_UNSTABLE}.get(result.outcome, EXIT_INCONCLUSIVE)
 
 
-def _print_verdict(
-    run_dir: Path, result: analysis.Analysis, target: str, failures: list[dict[str, object]]
-) -> None:
+def _print_verdict(run_dir: Path, result: analysis.Analysis, target: str, failures: list[dict[str, object]],
+                   workers_lost: list[dict[str, Any]]) -> None:
     word = {"passed": "STABLE", "failed": "NOT STABLE", "skipped": "INCONCLUSIVE"}[result.outcome]
     passed = sum(1 for w in result.windows if w.outcome == "passed")
     print(f"soak of {target} over {fmt_duration(result.end - result.start)} "
@@ -465,6 +476,10 @@ def _print_verdict(
           f"{sum(d.seconds for d in result.downtime):.0f} s; harness gaps {sum(g.seconds for g in result.gaps):.0f} s")
     if failures:
         print(f"  failed requests by route: {shown(failures)}")
+    if workers_lost:
+        first = workers_lost[0]
+        print(f"  load generator: {sum(w['lost'] for w in workers_lost)} Locust worker(s) lost, the first "
+              f"at {first['at']} ({first['workers']} left): a harness gap, not downtime")
     for name, count in analysis.failed_checks(result).items():
         print(f"  {name}: failed in {count} window(s)")
     for w in result.windows:

@@ -7,6 +7,7 @@ The reference target is started by the harness itself, in the run directory, unl
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,6 +202,7 @@ def load_plan(target: Target, tasks: dict[str, tuple[str, tuple[str, ...]]] | No
             weights[task] = 0
     host = target.api.get("email") or next(iter(target.services.values())).url
     plan = {"host": host, "routes": routes, "weights": weights, "voters_file": str(VOTERS_FILE),
+            "profile": {"name": target.name, "sha256": hashlib.sha256(target.path.read_bytes()).hexdigest()},
             **{k: v for k, v in target.load.settings.items() if isinstance(v, str | int | float | list)}}
     return plan, notes
 
