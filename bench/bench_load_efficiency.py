@@ -1,10 +1,13 @@
-"""Benchmark: load-generator efficiency: requests per second per core of generator CPU, Locust vs wrk.
+"""Benchmark: load-generator efficiency: requests per second per core of generator CPU, Locust vs wrk, and Locust
+through its own distributed mode (a master and 1 or 2 workers, as `launchgate soak --workers N` or remote
+`launchgate worker`s run it).
 
 Same route, same run, same reference stack (loopback only): GET /api/governance/proposals?limit=10 through the
 gateway, from the reference profile's [load] table. Locust runs load/soak.py (FastHttpUser) as `launchgate soak`
 starts it, with only that route and no think time; wrk runs with as many connections. Generator CPU is measured
 on the generator's own processes (psutil for Locust, getrusage of the reaped child for wrk), so the stack's CPU
-is not counted. On a 2-core box the stack competes for the same cores: compare the per-core figures, not the
+is not counted; with workers it is the master's and the workers' CPU together, and the master's own CPU and RSS
+are shown apart. On a 2-core box the stack competes for the same cores: compare the per-core figures, not the
 raw rates. wrk is installed with apt-get when missing. Prints figures, asserts nothing.
 """
 
@@ -27,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from launchgate.soak.loadgen import LoadGenerator  # noqa: E402
 from launchgate.soak.target import LOAD_STACK_ENV, load_plan, shift_ports  # noqa: E402
+from launchgate.stack import procs  # noqa: E402
 from launchgate.stack.manager import Stack, StackOptions  # noqa: E402
 from launchgate.targets import load_target  # noqa: E402
 
@@ -47,20 +51,20 @@ def ensure_wrk() -> str | None:
     return shutil.which("wrk")
 
 
-def run_locust(run_dir: Path, plan: dict[str, object]) -> tuple[int, float, int]:
-    """Requests, generator CPU seconds, failures."""
-    loadgen = LoadGenerator(run_dir, ROOT / "load" / "soak.py", plan, {}, USERS, float(USERS), SECONDS + 30)
+def run_locust(run_dir: Path, plan: dict[str, object], workers: int) -> tuple[int, float, int, float, float]:
+    """Requests, generator CPU seconds (every Locust process), failures, the master's CPU seconds and RSS (MB)."""
+    loadgen = LoadGenerator(run_dir, ROOT / "load" / "soak.py", plan, {}, USERS, float(USERS), SECONDS + 30,
+                            workers)
     loadgen.start()
-    pid = loadgen.pid()
-    assert pid is not None
-    proc = psutil.Process(pid)
+    processes = [psutil.Process(pid) for pid in (procs.read_pid(f) for f in loadgen.pidfiles()) if pid]
     first = _last_line(loadgen.seconds_file)
-    cpu0 = sum(proc.cpu_times()[:2])
+    cpu0 = [sum(p.cpu_times()[:2]) for p in processes]
     time.sleep(SECONDS)  # the measured span
-    cpu = sum(proc.cpu_times()[:2]) - cpu0
+    cpu = [sum(p.cpu_times()[:2]) - c for p, c in zip(processes, cpu0, strict=True)]
+    rss = processes[0].memory_info().rss / 1048576
     last = _last_line(loadgen.seconds_file)
     loadgen.stop()
-    return int(last["n"]) - int(first["n"]), cpu, int(last["f"]) - int(first["f"])
+    return int(last["n"]) - int(first["n"]), sum(cpu), int(last["f"]) - int(first["f"]), cpu[0], rss
 
 
 def _last_line(path: Path) -> dict[str, float]:
@@ -93,20 +97,28 @@ def main() -> None:
         plan["weights"] = {"reads": 1}
         plan["wait"] = [0, 0]
         url = str(plan["routes"][ROUTE]["url"])  # type: ignore[index]
-        requests, cpu, failures = run_locust(state / "locust", plan)
         print(f"load efficiency on {url} ({SECONDS} s each, {USERS} users / connections, same stack)")
-        print(f"  Locust (load/soak.py, FastHttpUser): {requests / SECONDS:,.0f} req/s, {failures} failed, "
-              f"generator CPU {cpu / SECONDS * 100:.0f}% of a core -> {requests / cpu if cpu else 0:,.0f} req/s "
-              "per core")
+        print(f"  {'generator':<34} {'req/s':>7} {'failed':>6} {'gen. CPU':>9} {'req/s/core':>10} "
+              f"{'master CPU':>10} {'master RSS':>10}")
+        per_core: dict[int, float] = {}
+        for workers in (0, 1, 2):
+            requests, cpu, failures, master_cpu, rss = run_locust(state / f"locust-{workers}", plan, workers)
+            per_core[workers] = requests / cpu if cpu else 0.0
+            name = "Locust, one process" if not workers else f"Locust, master + {workers} worker(s)"
+            print(f"  {name:<34} {requests / SECONDS:>7,.0f} {failures:>6} {cpu / SECONDS:>8.2f}c "
+                  f"{per_core[workers]:>10,.0f} {master_cpu / SECONDS * 100:>9.0f}% {rss:>8.0f}MB", flush=True)
         if wrk is None:
             print("  wrk: not installed and apt-get could not install it: no comparison")
             return
         w_requests, w_cpu, w_bad = run_wrk(wrk, url)
-        print(f"  wrk -t1 -c{USERS}: {w_requests / SECONDS:,.0f} req/s, {w_bad} non-2xx, generator CPU "
-              f"{w_cpu / SECONDS * 100:.0f}% of a core -> {w_requests / w_cpu if w_cpu else 0:,.0f} req/s per core")
-        if cpu and w_cpu and requests:
-            print(f"  wrk is {(w_requests / w_cpu) / (requests / cpu):.1f}x as efficient per core; the stack, not "
-                  "the generator, bounds the raw rate on this box")
+        w_per_core = w_requests / w_cpu if w_cpu else 0.0
+        print(f"  {f'wrk -t1 -c{USERS}':<34} {w_requests / SECONDS:>7,.0f} {w_bad:>6} {w_cpu / SECONDS:>8.2f}c "
+              f"{w_per_core:>10,.0f}")
+        for workers, rate in per_core.items():
+            if rate:
+                print(f"  wrk per core / Locust per core ({workers} worker(s)): {w_per_core / rate:.1f}x "
+                      "(goal through workers: at most 2x)")
+        print("  the stack, not the generator, bounds the raw rate on this box")
     finally:
         stack.down()
         shutil.rmtree(state, ignore_errors=True)

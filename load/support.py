@@ -135,14 +135,57 @@ def _same_plan_everywhere(environment: Environment, **_kw: Any) -> None:
         runner.send_message(HELLO, mine or {})
 
 
+class Lag:
+    """How late this process's greenlets wake: a user's wait between tasks overruns by as much. Each Locust
+    process measures its own; workers send theirs with their stats, and the master keeps the worst per second."""
+
+    TICK_S = 0.1
+
+    def __init__(self) -> None:
+        self.worst_ms = 0.0
+
+    def probe(self) -> None:
+        while True:
+            asked = time.perf_counter()
+            gevent.sleep(self.TICK_S)
+            self.note((time.perf_counter() - asked - self.TICK_S) * 1000)
+
+    def note(self, ms: float) -> None:
+        self.worst_ms = max(self.worst_ms, ms)
+
+    def take(self) -> float:
+        worst, self.worst_ms = self.worst_ms, 0.0
+        return round(worst, 1)
+
+
+LAG = Lag()
+
+
+@events.init.add_listener
+def _probe_lag(environment: Environment, **_kw: Any) -> None:
+    gevent.spawn(LAG.probe)
+
+
+@events.report_to_master.add_listener
+def _send_lag(client_id: str, data: dict[str, Any], **_kw: Any) -> None:
+    data["launchgate_lag_ms"] = LAG.take()
+
+
+@events.worker_report.add_listener
+def _receive_lag(client_id: str, data: dict[str, Any], **_kw: Any) -> None:
+    LAG.note(float(data.get("launchgate_lag_ms") or 0.0))
+
+
 def generator_state(runner: Any) -> dict[str, Any]:
-    """What the load generator can give: the busiest Locust process's CPU (%), and on a master its workers."""
+    """What the load generator can give, each second: the busiest Locust process's CPU (%), how late its users'
+    waits ran (ms), and on a master how many workers it has."""
+    state: dict[str, Any] = {"lag_ms": LAG.take()}
     if isinstance(runner, MasterRunner):
         nodes = list(runner.clients.values())
         missing = sum(1 for node in nodes if node.state == STATE_MISSING)
         cpu = max([runner.current_cpu_usage, *(node.cpu_usage for node in nodes)])
-        return {"cpu": round(float(cpu), 1), "workers": len(nodes) - missing, "missing": missing}
-    return {"cpu": round(float(getattr(runner, "current_cpu_usage", 0.0)), 1)}
+        return {**state, "cpu": round(float(cpu), 1), "workers": len(nodes) - missing, "missing": missing}
+    return {**state, "cpu": round(float(getattr(runner, "current_cpu_usage", 0.0)), 1)}
 
 
 @events.init.add_listener

@@ -109,9 +109,11 @@ def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: f
     for kk, n, up in conn.execute(f"SELECT {k} AS k, COUNT(*), SUM(value) FROM samples WHERE metric = 'up' "
                                   "AND service = 'all' AND ts >= ? AND ts < ? GROUP BY k", (start, end)):
         probes[int(kk)] = (int(n), int(up or 0))
-    generator = {int(kk): float(cpu) for kk, cpu in conn.execute(
-        f"SELECT {k} AS k, MAX(value) FROM samples WHERE metric = 'generator_cpu_percent' AND ts >= ? AND ts < ? "
-        "GROUP BY k", (start, end))}
+    generator: dict[int, dict[str, float]] = {}
+    for kk, metric, worst in conn.execute(
+            f"SELECT {k} AS k, metric, MAX(value) FROM samples WHERE metric IN ('generator_cpu_percent', "
+            "'generator_lag_ms') AND ts >= ? AND ts < ? GROUP BY k, metric", (start, end)):
+        generator.setdefault(int(kk), {})["cpu" if metric == "generator_cpu_percent" else "lag_ms"] = float(worst)
     memory = _memory_fits(conn, start, end, width, services, len(spans) - 1)
     restarts = [{"ts": ts, "service": svc, **json.loads(detail or "{}")}
                 for ts, svc, detail in conn.execute("SELECT ts, service, detail FROM events WHERE kind = 'restart' "
@@ -142,7 +144,7 @@ def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: f
         restarts_here = sum(1 for r in restarts if lo <= r["ts"] < hi) if can_restart else None
         verdict.checks = [
             check_error_rate(requests, failures, b),
-            check_p95(histogram, b, generator.get(i)),
+            check_p95(histogram, b, generator.get(i, {})),
             check_slope("latency_drift", drift, b.max_latency_drift_ms_per_hour, b.latency_drift_floor_ms,
                         "ms/h", "latency"),
             check_slope("memory_slope", worst, b.max_memory_slope_mb_per_hour, b.memory_growth_floor_mb,
@@ -154,7 +156,8 @@ def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: f
                            "memory_worst_service": worst_svc,
                            "down_seconds": round((n_probes - n_up) * interval, 3),
                            "harness_gap_seconds": round(sum(_overlap(g, lo, hi) for g in gaps), 3),
-                           "generator_cpu_max": generator.get(i)}
+                           "generator_cpu_max": generator.get(i, {}).get("cpu"),
+                           "generator_lag_ms_max": generator.get(i, {}).get("lag_ms")}
         windows.append(verdict)
     totals = conn.execute("SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(failures), 0) FROM load_seconds "
                           "WHERE ts >= ? AND ts < ?", (start, end)).fetchone()

@@ -318,6 +318,8 @@ class LoadFeed:
         generator = line.get("gen") or {}
         if "cpu" in generator:
             rows.append(("samples", ("generator_cpu_percent", "load", ts, float(generator["cpu"]))))
+        if "lag_ms" in generator:
+            rows.append(("samples", ("generator_lag_ms", "load", ts, float(generator["lag_ms"]))))
         if "workers" in generator:
             workers = int(generator["workers"])
             rows.append(("samples", ("generator_workers", "load", ts, float(workers))))

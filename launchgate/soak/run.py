@@ -452,17 +452,32 @@ def _finish(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabil
     extra = {"users": options.users, "spawn_rate": options.spawn_rate, "workers": options.workers,
              "planned_duration_s": state.end - state.start, "analysis_s": round(time.monotonic() - started, 3),
              "notes": state.notes, "failures_by_route": failures_by_route(run_dir / "locust"),
-             "workers_lost": analysis.workers_lost(run_dir / DB_NAME, end - 2.0)}
+             "workers_lost": analysis.workers_lost(run_dir / DB_NAME, end - 2.0),
+             "generator": _generator(result)}
     records = analysis.evidence(result, run_dir.name, session.target.name, bounds, extra)
     writer = EvidenceWriter(run_dir, "soak")
     for record in records:
         writer.write(record)
-    _print_verdict(run_dir, result, session.target.name, extra["failures_by_route"], extra["workers_lost"])
+    _print_verdict(run_dir, result, session.target.name, extra["failures_by_route"], extra["workers_lost"],
+                   extra["generator"])
     return {"passed": EXIT_STABLE, "failed": EXIT_UNSTABLE}.get(result.outcome, EXIT_INCONCLUSIVE)
 
 
+def _generator(result: analysis.Analysis) -> dict[str, Any]:
+    """What the load generator gave over the run: its busiest process's worst CPU, its users' worst wait overrun,
+    and the windows whose latency it made unjudgeable."""
+    def worst(key: str) -> float | None:
+        seen = [w.details[key] for w in result.windows if w.details.get(key) is not None]
+        return max(seen) if seen else None
+
+    saturated = [w.index + 1 for w in result.windows
+                 if any("load generator was saturated" in c.note for c in w.checks)]
+    return {"cpu_max": worst("generator_cpu_max"), "lag_ms_max": worst("generator_lag_ms_max"),
+            "saturated_windows": saturated}
+
+
 def _print_verdict(run_dir: Path, result: analysis.Analysis, target: str, failures: list[dict[str, object]],
-                   workers_lost: list[dict[str, Any]]) -> None:
+                   workers_lost: list[dict[str, Any]], generator: dict[str, Any]) -> None:
     word = {"passed": "STABLE", "failed": "NOT STABLE", "skipped": "INCONCLUSIVE"}[result.outcome]
     passed = sum(1 for w in result.windows if w.outcome == "passed")
     print(f"soak of {target} over {fmt_duration(result.end - result.start)} "
@@ -476,6 +491,12 @@ def _print_verdict(run_dir: Path, result: analysis.Analysis, target: str, failur
           f"{sum(d.seconds for d in result.downtime):.0f} s; harness gaps {sum(g.seconds for g in result.gaps):.0f} s")
     if failures:
         print(f"  failed requests by route: {shown(failures)}")
+    if generator["cpu_max"] is not None:
+        lag = f", its users' waits overran by at most {generator['lag_ms_max']:.0f} ms" \
+            if generator["lag_ms_max"] is not None else ""
+        saturated = (f"; saturated in window(s) {', '.join(map(str, generator['saturated_windows']))}, whose "
+                     "latency is not judged" if generator["saturated_windows"] else "")
+        print(f"  load generator: its busiest Locust process at most {generator['cpu_max']:.0f}% CPU{lag}{saturated}")
     if workers_lost:
         first = workers_lost[0]
         print(f"  load generator: {sum(w['lost'] for w in workers_lost)} Locust worker(s) lost, the first "

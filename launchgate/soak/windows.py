@@ -177,19 +177,31 @@ def check_error_rate(requests: int, failures: int, b: StabilityWindows) -> Check
                  f"{failures:,} of {requests:,} requests failed")
 
 
-# Locust's own warning level: a Locust process this busy delays its users' requests and inflates their timings.
+# A load generator past either is saturated: Locust's own CPU warning level (a process this busy delays its
+# users' requests and inflates their timings), and its users' waits overrunning by this much.
 GENERATOR_SATURATED_CPU = 90.0
+GENERATOR_SATURATED_LAG_MS = 100.0
 
 
-def check_p95(histogram: Sequence[int], b: StabilityWindows, generator_cpu: float | None = None) -> Check:
+def saturation(generator: dict[str, float]) -> str | None:
+    """Why the load generator was saturated in a window ({"cpu", "lag_ms"}: its worst seconds), or None."""
+    cpu, lag = generator.get("cpu"), generator.get("lag_ms")
+    if cpu is not None and cpu >= GENERATOR_SATURATED_CPU:
+        return f"a Locust process at {cpu:.0f}% CPU"
+    if lag is not None and lag >= GENERATOR_SATURATED_LAG_MS:
+        return f"its users' waits overran by up to {lag:.0f} ms"
+    return None
+
+
+def check_p95(histogram: Sequence[int], b: StabilityWindows, generator: dict[str, float] | None = None) -> Check:
     p95 = histogram_percentile(histogram, 0.95)
     if p95 is None:
         return Check("p95_latency", None, b.max_p95_ms, "ms", None, "no requests")
-    if p95 > b.max_p95_ms and generator_cpu is not None and generator_cpu >= GENERATOR_SATURATED_CPU:
-        # Not charged to the target: the window is inconclusive on latency, and says why.
+    saturated = saturation(generator or {}) if p95 > b.max_p95_ms else None
+    if saturated:  # not charged to the target: inconclusive on latency, with the reason
         return Check("p95_latency", p95, b.max_p95_ms, "ms", None,
-                     f"the load generator was saturated (a Locust process at {generator_cpu:.0f}% CPU): this p95 "
-                     "measures it as much as the target", no_data=True)
+                     f"the load generator was saturated ({saturated}): this p95 measures it as much as the target",
+                     no_data=True)
     return Check("p95_latency", p95, b.max_p95_ms, "ms", p95 <= b.max_p95_ms)
 
 
