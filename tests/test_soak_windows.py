@@ -214,7 +214,7 @@ def test_latency_that_climbs_fails_the_drift_check(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("metric", "worst", "outcome", "why"), [
     ("generator_cpu_percent", 97.0, "skipped", "a Locust process at 97% CPU"),
-    ("generator_lag_ms", 400.0, "skipped", "its users' waits overran by up to 400 ms"),
+    ("generator_lag_ms", 400.0, "skipped", "its users' waits overran by 400 ms on average"),
     ("generator_cpu_percent", 40.0, "failed", ""),
 ])
 def test_slow_answers_from_a_saturated_load_generator_are_not_charged_to_the_target(

@@ -464,15 +464,15 @@ def _finish(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabil
 
 
 def _generator(result: analysis.Analysis) -> dict[str, Any]:
-    """What the load generator gave over the run: its busiest process's worst CPU, its users' worst wait overrun,
-    and the windows whose latency it made unjudgeable."""
+    """What the load generator gave over the run: its busiest process's highest CPU, its users' wait overrun (the
+    worst window's mean), and the windows whose latency it made unjudgeable."""
     def worst(key: str) -> float | None:
         seen = [w.details[key] for w in result.windows if w.details.get(key) is not None]
         return max(seen) if seen else None
 
     saturated = [w.index + 1 for w in result.windows
                  if any("load generator was saturated" in c.note for c in w.checks)]
-    return {"cpu_max": worst("generator_cpu_max"), "lag_ms_max": worst("generator_lag_ms_max"),
+    return {"cpu_max": worst("generator_cpu_max"), "lag_ms": worst("generator_lag_ms_mean"),
             "saturated_windows": saturated}
 
 
@@ -492,8 +492,8 @@ def _print_verdict(run_dir: Path, result: analysis.Analysis, target: str, failur
     if failures:
         print(f"  failed requests by route: {shown(failures)}")
     if generator["cpu_max"] is not None:
-        lag = f", its users' waits overran by at most {generator['lag_ms_max']:.0f} ms" \
-            if generator["lag_ms_max"] is not None else ""
+        lag = f", its users' waits overran by {generator['lag_ms']:.0f} ms on average at worst" \
+            if generator["lag_ms"] is not None else ""
         saturated = (f"; saturated in window(s) {', '.join(map(str, generator['saturated_windows']))}, whose "
                      "latency is not judged" if generator["saturated_windows"] else "")
         print(f"  load generator: its busiest Locust process at most {generator['cpu_max']:.0f}% CPU{lag}{saturated}")

@@ -178,18 +178,18 @@ def check_error_rate(requests: int, failures: int, b: StabilityWindows) -> Check
 
 
 # A load generator past either is saturated: Locust's own CPU warning level (a process this busy delays its
-# users' requests and inflates their timings), and its users' waits overrunning by this much.
+# users' requests and inflates their timings), and its users' waits overrunning by this much on average.
 GENERATOR_SATURATED_CPU = 90.0
 GENERATOR_SATURATED_LAG_MS = 100.0
 
 
 def saturation(generator: dict[str, float]) -> str | None:
-    """Why the load generator was saturated in a window ({"cpu", "lag_ms"}: its worst seconds), or None."""
+    """Why the load generator was saturated in a window ({"cpu": highest, "lag_ms": mean}), or None."""
     cpu, lag = generator.get("cpu"), generator.get("lag_ms")
     if cpu is not None and cpu >= GENERATOR_SATURATED_CPU:
         return f"a Locust process at {cpu:.0f}% CPU"
     if lag is not None and lag >= GENERATOR_SATURATED_LAG_MS:
-        return f"its users' waits overran by up to {lag:.0f} ms"
+        return f"its users' waits overran by {lag:.0f} ms on average"
     return None
 
 
