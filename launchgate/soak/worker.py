@@ -48,7 +48,8 @@ def run_worker(options: WorkerOptions) -> int:
         locust = subprocess.Popen(command, env=locust_env(plan, options.locustfile, session.auth),
                                   cwd=options.locustfile.parent, preexec_fn=die_with_parent())
         try:
-            return locust.wait()
+            code = locust.wait()
+            return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as a shell reports it
         except KeyboardInterrupt:
             locust.terminate()
             try:
