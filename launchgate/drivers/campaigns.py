@@ -135,9 +135,9 @@ class CampaignsDriver:
             records = [c for c in self.list_all() if status is None or c["status"] == status]
             return records[-count:], len(records)
         if total <= 1:
-            return first, total
+            return first[-count:], total
         records, _ = self.page(status=status, limit=count, offset=max(0, total - count))
-        return records, total
+        return records[-count:], total  # also from a list that ignores limit and offset
 
     def dashboard(self) -> dict[str, Any]:
         return self.api.get("/api/analytics/dashboard", params={"timeRange": "7d"}, key="analytics")
