@@ -40,14 +40,14 @@ def verdicts(run_dir: Path) -> dict[str, str]:
     return {c["id"]: c["verdict"] for gate in body["gates"] for c in gate["criteria"]}
 
 
-def slowest(run_dir: Path, count: int = 3) -> list[tuple[str, float]]:
-    times = []
+def scenario_times(run_dir: Path) -> dict[str, float]:
+    times = {}
     for path in (run_dir / "evidence").glob("scenarios-*.jsonl"):
         for line in path.read_text().splitlines():
             record = json.loads(line)
             if record.get("kind") == "scenario" and record.get("value") is not None:
-                times.append((record["name"], float(record["value"])))
-    return sorted(times, key=lambda t: -t[1])[:count]
+                times[record["name"]] = float(record["value"])
+    return times
 
 
 def main() -> None:
@@ -66,6 +66,8 @@ def main() -> None:
             env |= exported(credentials.stdout)
             first: dict[str, str] | None = None
             first_wall = 0.0
+            first_times: dict[str, float] = {}
+            times: dict[str, float] = {}
             print(f"{'run':>3} {'wall':>8} {'vs 1st':>7} {'same verdicts':>14}  slowest scenarios")
             for number in range(1, args.runs + 1):
                 reports = Path(tmp) / f"run-{number}"
@@ -77,8 +79,14 @@ def main() -> None:
                 first, first_wall = (now, wall) if first is None else (first, first_wall)
                 changed = sorted(k for k in now if now[k] != first.get(k))
                 same = "yes" if not changed else "no: " + ", ".join(changed)
-                top = "; ".join(f"{name[:40]} {seconds:.1f}s" for name, seconds in slowest(run_dir))
+                times = scenario_times(run_dir)
+                first_times = first_times or times
+                top = "; ".join(f"{name[:40]} {seconds:.1f}s" for name, seconds in
+                                sorted(times.items(), key=lambda t: -t[1])[:3])
                 print(f"{number:>3} {wall:>7.1f}s {wall / first_wall:>6.2f}x {same:>14}  {top}", flush=True)
+            grown = sorted(((times.get(n, 0) - t, n) for n, t in first_times.items()), reverse=True)[:5]
+            print(f"grew most from run 1 to run {args.runs}: "
+                  + "; ".join(f"{n[:50]} {first_times[n]:.1f}s -> {times.get(n, 0):.1f}s" for _, n in grown))
         finally:
             launchgate("stack", "down", env=env)
 

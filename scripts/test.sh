@@ -4,11 +4,12 @@
 # 2. the main job, `launchgate run --target reference`: the whole gate suite (features/) on the reference target,
 #    alone, since its 1,000-user onboarding rehearsal must not share the host; it is also the fault matrix's
 #    healthy run (LAUNCHGATE_MATRIX_HEALTHY_RUN);
-# 3. tests/ against real stacks on three pytest-xdist workers (a module's tests stay together; most of them wait on
+# 3. the same suite on the reference started apart and gated through its unmanaged profile, with the same verdicts;
+# 4. tests/ against real stacks on three pytest-xdist workers (a module's tests stay together; most of them wait on
 #    processes more than they compute), the fault matrix's faulted runs and the end-to-end soaks included; beside
 #    them the containers path on a private Docker engine (scripts/test-containers.sh) and the browser tests, in
 #    their own process (Playwright's sync API leaves an event loop behind);
-# 4. line coverage of the harness, launchgate/ >= 80 % (CLI and suites are measured in their subprocesses too, but
+# 5. line coverage of the harness, launchgate/ >= 80 % (CLI and suites are measured in their subprocesses too, but
 #    for the modules marked unmeasured_subprocesses: tests/conftest.py says why; the reference's services are the
 #    system under test and run untraced: pyproject.toml's [tool.coverage.report] omit).
 # The host is CPU-bound throughout: what shortens it is less work, not more parallelism.
@@ -51,6 +52,11 @@ main_job() {
 phase "main job: the gate suite on the reference" main_job
 export LAUNCHGATE_MATRIX_HEALTHY_RUN
 LAUNCHGATE_MATRIX_HEALTHY_RUN=$(readlink -f .launchgate/ci-reports/latest)
+# The same suite on the reference as a deployment the harness did not start (its own `launchgate stack up`, the
+# unmanaged profile fixtures/targets/reference-unmanaged.toml, credentials from the environment), and its verdicts
+# compared with the main job's criterion by criterion: the proof that a staging user gets the same truth. Alone
+# too, for its onboarding rehearsal.
+phase "the reference gated as staging, same verdicts" bash scripts/gate-reference-unmanaged.sh "$LAUNCHGATE_MATRIX_HEALTHY_RUN"
 
 # Beside tests/: the containers path, which mostly waits on apt, debootstrap and dockerd, and the browser tests,
 # in a pytest process of their own. Their output is shown after tests/ ends, each whole.

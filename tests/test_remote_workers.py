@@ -41,7 +41,7 @@ def _locust_child(worker: subprocess.Popen[bytes]) -> int:
 def test_a_soak_goes_on_with_the_workers_it_has_when_one_is_lost(stack: RunningStack, tmp_path: Path) -> None:
     master = f"127.0.0.1:{free_port()}"
     run_dir = tmp_path / "soak"
-    soak = Soak(run_dir, [*_target(stack), "--duration", "15s", "--users", "6", "--spawn-rate", "6",
+    soak = Soak(run_dir, [*_target(stack), "--duration", "15s", "--users", "6", "--spawn-rate", "6", "--calibrate", "0",
                           "--expect-workers", "2", "--master-bind", master, "--run-dir", str(run_dir)]).start()
     out = tmp_path / "soak.1.out"
     poll(lambda: "Locust worker(s) at" in out.read_text(), 60, "the soak to wait for its workers")

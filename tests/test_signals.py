@@ -261,8 +261,8 @@ def start_soak(leftovers: Leftovers, tmp: Path, run_dir: Path, base: int) -> tup
     """A 5-minute soak on its own stack, once its Locust runs: the harness and the PIDs of all it started."""
     leftovers.run_dirs.append(run_dir)
     leftovers.state_dirs.append(run_dir / "stack")
-    harness = leftovers.launch(tmp, "soak", "--target", "reference", "--duration", "5m", "--users", "2",
-                               "--spawn-rate", "2", "--port-base", str(base), "--run-dir", str(run_dir))
+    harness = leftovers.launch(tmp, "soak", "--target", "reference", "--duration", "5m", "--users", "2", "--spawn-rate",
+                               "2", "--calibrate", "0", "--port-base", str(base), "--run-dir", str(run_dir))
 
     def locust_runs() -> dict[str, int] | None:
         assert harness.proc.poll() is None, f"the soak exited early: {harness.stderr()[-2000:]}"

@@ -116,7 +116,8 @@ class Soak:
 
 
 def soak_args(stack: RunningStack, run_dir: Path, duration: str, *extra: str) -> list[str]:
-    return ["--target", "reference", "--duration", duration, "--run-dir", str(run_dir),
+    # No calibration of the load generator (tests/test_calibrate.py and the healthy soak have it): 7 s a soak.
+    return ["--target", "reference", "--duration", duration, "--run-dir", str(run_dir), "--calibrate", "0",
             "--port-base", str(stack.stack.options.port_base), "--stack-dir", str(stack.stack.state_dir), *extra]
 
 
@@ -288,7 +289,7 @@ def scenarios(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> 
                                                              "--spawn-rate", "1"))),
         **{fault: Scenario(Soak(runs / fault, [])) for fault in FAULTS},
         "healthy": Scenario(Soak(runs / "healthy", soak_args(stack, runs / "healthy", "60s", "--users", "3",
-                                                             "--spawn-rate", "3", "--gates",
+                                                             "--spawn-rate", "3", "--calibrate", "3s", "--gates",
                                                              str(_shared_host_gates(runs))))),
     }
 
@@ -359,6 +360,10 @@ def test_a_short_soak_on_the_healthy_reference_stack_passes(scenarios: dict[str,
     assert summary.criterion == "alpha.stability" and summary.outcome == "passed"
     assert summary.details["requests"] > 100 and summary.details["uptime"] == 1.0
     assert summary.details["harness_gaps_s"] == 0 and summary.details["downtime_s"] == 0
+    # The generator was calibrated before the clock, against a null target, not the stack.
+    calibration = summary.details["generator"]["calibration"]
+    assert calibration["users"] == 3 and calibration["rps"] > 0 and calibration["cpu_percent"] > 0, calibration
+    assert "calibrated for 3 s against a null target on 127.0.0.1: the soak's 3 user(s)" in out, out
     uptime = [r for r in sc.soak.records() if r.name == "uptime"]
     assert len(uptime) == 12 and sum(r.details["probes"] for r in uptime) == pytest.approx(60, abs=2)
     # The series the report charts: exactly its schema, indexed.
@@ -557,7 +562,7 @@ def test_a_service_without_a_health_route_that_serves_its_requests_is_up(tmp_pat
             dashboard = "GET email /api/analytics/dashboard?timeRange=7d"
             list_proposals = "GET governance /api/governance/proposals?limit=10"
         """))
-        result = launchgate("soak", "--target", str(profile), "--duration", "10s", "--users", "1",
+        result = launchgate("soak", "--target", str(profile), "--duration", "10s", "--users", "1", "--calibrate", "0",
                             "--run-dir", str(tmp_path / "run"), timeout=180)
     # 3: inconclusive, since the fake has no /metrics for the memory and restart checks; never a harness error
     assert result.returncode == 3, result.stdout + result.stderr

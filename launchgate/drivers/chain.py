@@ -480,7 +480,7 @@ class ChainDriver:
                 batch.add(registry.functions.anchorOf(bytes.fromhex(h)))
             states = batch.execute()
         found: dict[str, EmailAnchor | None] = {}
-        logs = self._anchor_logs([h for h, state in zip(wanted, states, strict=True) if state[0] > 0])
+        logs = self._anchor_logs({h: state[0] for h, state in zip(wanted, states, strict=True) if state[0] > 0})
         receipts = self._receipts({log_["transactionHash"] for log_ in logs.values()})
         latest = self.w3.eth.block_number
         for h, state in zip(wanted, states, strict=True):
@@ -492,7 +492,7 @@ class ChainDriver:
             if log_ is None:
                 raise ChainMismatch(
                     f"hash {h} is anchored in registry {registry.address} at block {block}, but no EmailAnchored "
-                    f"event carries it"
+                    f"event of that block carries it"
                 )
             tx = log_["transactionHash"]
             confirmation = self._confirm_receipt(receipts.get(tx), tx, f"anchor of email {email_id}", latest)
@@ -503,19 +503,23 @@ class ChainDriver:
             found[h] = EmailAnchor(email_id, h, campaign_id, anchorer, confirmation)
         return found
 
-    def _anchor_logs(self, hashes: list[str]) -> dict[str, dict[str, Any]]:
-        if not hashes:
+    def _anchor_logs(self, blocks: dict[str, int]) -> dict[str, dict[str, Any]]:
+        """The EmailAnchored events of the hashes, each looked for in the block the registry names: the chain's
+        length does not matter (a log query from block 0 scans all of it). An event elsewhere is not found."""
+        if not blocks:
             return {}
         registry = self.contract(REGISTRY)
         topic0 = "0x" + _eth().keccak(text="EmailAnchored(bytes32,bytes32,address,string,string)").hex()
-        raw = self.w3.eth.get_logs({
-            "address": registry.address,
-            "fromBlock": 0,
-            "toBlock": "latest",
-            "topics": [topic0, ["0x" + h for h in hashes]],
-        })
+        by_block: dict[int, list[str]] = {}
+        for h, block in blocks.items():
+            by_block.setdefault(block, []).append("0x" + h)
+        with self.w3.batch_requests() as batch:
+            for block, hashes in sorted(by_block.items()):
+                batch.add(self.w3.eth.get_logs({"address": registry.address, "fromBlock": block, "toBlock": block,
+                                                "topics": [topic0, hashes]}))
+            replies = batch.execute()
         out: dict[str, dict[str, Any]] = {}
-        for entry in raw:
+        for entry in (entry for reply in replies for entry in reply):
             h = bytes(entry["topics"][1]).hex()
             campaign_id, email_id = _eth().abi_decode(["string", "string"], bytes(entry["data"]))
             out.setdefault(h, {

@@ -47,6 +47,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
         scrape_interval=_duration("--scrape-interval", args.scrape_interval),
         gates=Path(args.gates),
         locustfile=Path(args.locustfile).resolve(),
+        calibrate_s=0.0 if args.calibrate.strip() in ("0", "0s", "off") else _duration("--calibrate", args.calibrate),
     )
     return start_soak(options)
 
@@ -119,6 +120,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     soak.add_argument("--allow-remote-workers", action="store_true",
                       help="let --master-bind name an address other than loopback")
     soak.add_argument("--worker-wait", default="2m", help="how long to wait for the workers (default 2m)")
+    soak.add_argument("--calibrate", default="5s", metavar="DURATION",
+                      help="before the clock starts, measure for this long what the soak's users cost the load "
+                           "generator, against a null target on 127.0.0.1 (default 5s; 0 skips it)")
     soak.set_defaults(func=cmd_soak)
 
     worker = subparsers.add_parser(

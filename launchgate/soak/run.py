@@ -24,6 +24,7 @@ from launchgate.gates.loader import GatesConfigError, load_gates
 from launchgate.gates.model import StabilityWindows
 from launchgate.runner import new_run_dir
 from launchgate.soak import analysis, harness
+from launchgate.soak.calibrate import Calibration, calibrate
 from launchgate.soak.errors import SoakError
 from launchgate.soak.failures import failures_by_route, shown
 from launchgate.soak.live import Live, WindowSums
@@ -71,6 +72,7 @@ class SoakOptions:
     probe_timeout: float = 5.0  # a slow answer is not an outage; a refused connection fails at once
     gates: Path = PROJECT_ROOT / "gates.yaml"
     locustfile: Path = PROJECT_ROOT / "load" / "soak.py"
+    calibrate_s: float = 5.0  # 0: no calibration of the load generator before the clock starts
     quiet: bool = False
 
 
@@ -86,6 +88,7 @@ class RunState:
     services: list[str]
     plan: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    calibration: dict[str, Any] | None = None  # calibrate.Calibration.as_json(), taken before the clock started
 
     def save(self, run_dir: Path) -> None:
         tmp = run_dir / (RUN_FILE + ".tmp")
@@ -138,14 +141,26 @@ def start_soak(options: SoakOptions) -> int:
             if not any(plan["weights"].values()):
                 raise SoakError(f"target {session.target.name!r}: no soak task has its routes ({'; '.join(notes)})")
             provisional = time.time()  # set again when the load starts
+            calibration = _calibrate(run_dir, options, plan)
             state = RunState(options=_options_json(options), target=describe(session), start=provisional,
                              end=provisional + options.duration_s,
                              window_s=window_seconds(options.duration_s, bounds),
-                             services=[w.name for w in session.watched], plan=plan, notes=notes)
+                             services=[w.name for w in session.watched], plan=plan, notes=notes,
+                             calibration=calibration.as_json() if calibration else None)
             state.save(run_dir)
             return _drive(run_dir, state, options, bounds, session, resumed=False)
         finally:
             session.close()
+
+
+def _calibrate(run_dir: Path, options: SoakOptions, plan: dict[str, Any]) -> Calibration | None:
+    if options.calibrate_s <= 0:
+        return None
+    processes = options.workers + options.expect_workers
+    result = calibrate(run_dir, options.locustfile, plan, options.users, processes, options.calibrate_s)
+    if not options.quiet:
+        print(result.describe(), flush=True)
+    return result
 
 
 # -- resume -----------------------------------------------------------------------------------------------
@@ -453,7 +468,7 @@ def _finish(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabil
              "planned_duration_s": state.end - state.start, "analysis_s": round(time.monotonic() - started, 3),
              "notes": state.notes, "failures_by_route": failures_by_route(run_dir / "locust"),
              "workers_lost": analysis.workers_lost(run_dir / DB_NAME, end - 2.0),
-             "generator": _generator(result)}
+             "generator": {**_generator(result), "calibration": state.calibration}}
     records = analysis.evidence(result, run_dir.name, session.target.name, bounds, extra)
     writer = EvidenceWriter(run_dir, "soak")
     for record in records:
@@ -497,6 +512,11 @@ def _print_verdict(run_dir: Path, result: analysis.Analysis, target: str, failur
         saturated = (f"; saturated in window(s) {', '.join(map(str, generator['saturated_windows']))}, whose "
                      "latency is not judged" if generator["saturated_windows"] else "")
         print(f"  load generator: its busiest Locust process at most {generator['cpu_max']:.0f}% CPU{lag}{saturated}")
+    calibration = generator.get("calibration")
+    if calibration:
+        room = f"headroom {calibration['headroom']:.1f}x" if calibration["headroom"] else "ample headroom"
+        print(f"  load generator, calibrated before the clock: {calibration['rps']:.0f} req/s asked at "
+              f"{calibration['cpu_percent']:.0f}% of one Locust process's CPU against a null target, {room}")
     if workers_lost:
         first = workers_lost[0]
         print(f"  load generator: {sum(w['lost'] for w in workers_lost)} Locust worker(s) lost, the first "

@@ -15,6 +15,7 @@ from launchgate.stack.conduit.worker import CampaignWorker
 from launchgate.stack.conduit.workflow import STATUS_OF, CampaignExists, Workflow
 from launchgate.stack.kit.auth import Caller, require_caller
 
+PAGE_DEFAULT, PAGE_MAX = 100, 1000  # GET /api/email/campaigns: records per answer, unless `limit` says otherwise
 CAMPAIGN_STATUSES = tuple(sorted(set(STATUS_OF.values())))
 
 
@@ -54,7 +55,7 @@ def campaigns_router(workflow: Workflow, worker: CampaignWorker) -> APIRouter:
     def list_campaigns(
         caller: Caller = Depends(require_caller),
         status: str | None = Query(None, pattern="^(" + "|".join(CAMPAIGN_STATUSES) + ")$"),
-        limit: int | None = Query(None, ge=1, le=100_000),
+        limit: int = Query(PAGE_DEFAULT, ge=1, le=PAGE_MAX),
         offset: int = Query(0, ge=0),
     ) -> dict[str, Any]:
         q = select(Campaign)
@@ -64,7 +65,7 @@ def campaigns_router(workflow: Workflow, worker: CampaignWorker) -> APIRouter:
             q = q.where(Campaign.status == status)
         with db.session() as s:
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-            # No limit by default: a caller comparing the list with the dashboard must see every record.
+            # Paginated, oldest first: an answer's size must not grow with the history (`total` counts it all).
             rows = s.scalars(q.order_by(Campaign.created_at, Campaign.id).offset(offset).limit(limit)).all()
             campaigns = [load_campaign_view(s, c) for c in rows]
         return {"success": True, "campaigns": campaigns, "total": total, "limit": limit, "offset": offset}

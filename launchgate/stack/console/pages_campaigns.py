@@ -23,6 +23,7 @@ from launchgate.webforms import FieldErrors
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 EXECUTIVE_ROLES = ("ceo", "cfo", "clo")
 FINAL = ("completed", "rejected", "failed")
+SHOWN = 100  # campaigns on the list page, the newest
 DEFAULT_VALUES = {"priority": "medium", "currency": "USD", "approval_mode": "manual", "budget": "250"}
 
 
@@ -43,7 +44,11 @@ def add_campaign_pages(router: APIRouter, web: Web) -> None:
         visit = web.visit(request)
         if visit.user is None:
             return web.login_redirect(visit)
-        reply = await web.api(visit).get("/api/email/campaigns")
+        # The newest page of the oldest-first list: its total says where that page starts.
+        reply = await web.api(visit).get("/api/email/campaigns", limit=1)
+        if reply.ok:
+            newest = max(0, int(reply.body.get("total") or 0) - SHOWN)
+            reply = await web.api(visit).get("/api/email/campaigns", limit=SHOWN, offset=newest)
         if not reply.ok:
             return web.api_failure(visit, reply, "Listing your campaigns failed")
         rows = sorted(reply.body.get("campaigns", []), key=lambda c: str(c.get("createdAt")), reverse=True)
