@@ -2,8 +2,10 @@
 
 Starts the reference stack once, in a state directory of its own (`launchgate stack up`, on the default ports),
 and gates it N times as a staging deployment is gated: through fixtures/targets/reference-unmanaged.toml with
-the credentials `launchgate stack credentials` exports. Then stops the stack. Prints, per run, its wall time,
-the slowest scenarios' times, and whether every criterion's verdict equals the first run's.
+the credentials `launchgate stack credentials` exports. Then stops the stack. Prints, per run, how long it waited
+for the previous run's campaigns to settle (each onboarding rehearsal leaves 1,000 first campaigns delivering and
+anchoring on chain for about two minutes; `--back-to-back` does not wait), its wall time, the slowest scenarios'
+times, and whether every criterion's verdict equals the first run's; at the end, the scenarios that grew most.
 Goal (issue 14): the tenth run within 20% of the first, and the same verdicts throughout.
 
     .venv/bin/python bench/bench_repeat_runs.py [--runs 10]
@@ -21,8 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT_S = 1800
+SETTLE_LIMIT_S = 600.0
+GATEWAY = "http://127.0.0.1:18370"  # reference-unmanaged.toml's gateway
+ADMIN_TOKEN_ENV = "LAUNCHGATE_REF_ADMIN_TOKEN"  # from `launchgate stack credentials`
 
 
 def launchgate(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -50,9 +57,28 @@ def scenario_times(run_dir: Path) -> dict[str, float]:
     return times
 
 
+def settle(env: dict[str, str], limit_s: float = SETTLE_LIMIT_S) -> tuple[float, int]:
+    """Waits (at most `limit_s`) until the target has no campaign left executing: the previous run's onboarding
+    rehearsal leaves 1,000 first campaigns whose deliveries and chain anchors would compete with the next run. The
+    seconds waited and what was still executing at the start."""
+    url = f"{GATEWAY}/api/email/campaigns"
+    headers = {"Authorization": f"Bearer {env[ADMIN_TOKEN_ENV]}"}
+    started = time.monotonic()
+    executing = at_start = -1
+    while executing != 0 and time.monotonic() - started < limit_s:
+        executing = int(httpx.get(url, params={"status": "executing", "limit": 1}, headers=headers,
+                                  timeout=30).json()["total"])
+        at_start = executing if at_start < 0 else at_start
+        if executing:
+            time.sleep(2)
+    return time.monotonic() - started, at_start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--back-to-back", action="store_true",
+                        help="start each run at once, not when the previous run's campaigns have settled")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lg-bench-repeat-") as tmp:
         env = {**os.environ, "LAUNCHGATE_STACK_STATE": str(Path(tmp) / "stack")}
@@ -68,8 +94,9 @@ def main() -> None:
             first_wall = 0.0
             first_times: dict[str, float] = {}
             times: dict[str, float] = {}
-            print(f"{'run':>3} {'wall':>8} {'vs 1st':>7} {'same verdicts':>14}  slowest scenarios")
+            print(f"{'run':>3} {'settle':>15} {'wall':>8} {'vs 1st':>7} {'same verdicts':>14}  slowest scenarios")
             for number in range(1, args.runs + 1):
+                waited, backlog = (0.0, 0) if args.back_to_back else settle(env)
                 reports = Path(tmp) / f"run-{number}"
                 started = time.perf_counter()
                 launchgate("run", "--target", "reference-unmanaged", "--reports-dir", str(reports), env=env)
@@ -83,7 +110,9 @@ def main() -> None:
                 first_times = first_times or times
                 top = "; ".join(f"{name[:40]} {seconds:.1f}s" for name, seconds in
                                 sorted(times.items(), key=lambda t: -t[1])[:3])
-                print(f"{number:>3} {wall:>7.1f}s {wall / first_wall:>6.2f}x {same:>14}  {top}", flush=True)
+                settled = f"{waited:.0f}s ({backlog} exec.)"
+                print(f"{number:>3} {settled:>15} {wall:>7.1f}s {wall / first_wall:>6.2f}x {same:>14}  {top}",
+                      flush=True)
             grown = sorted(((times.get(n, 0) - t, n) for n, t in first_times.items()), reverse=True)[:5]
             print(f"grew most from run 1 to run {args.runs}: "
                   + "; ".join(f"{n[:50]} {first_times[n]:.1f}s -> {times.get(n, 0):.1f}s" for _, n in grown))

@@ -5,6 +5,8 @@ no master, or with another locustfile than the master's, exits 2 naming what is 
 
 from __future__ import annotations
 
+import json
+import re
 import signal
 import subprocess
 import sys
@@ -39,12 +41,13 @@ def _locust_child(worker: subprocess.Popen[bytes]) -> int:
 
 
 def test_a_soak_goes_on_with_the_workers_it_has_when_one_is_lost(stack: RunningStack, tmp_path: Path) -> None:
-    master = f"127.0.0.1:{free_port()}"
     run_dir = tmp_path / "soak"
+    # No --master-bind: loopback and a free port, which the soak names and keeps for a --resume.
     soak = Soak(run_dir, [*_target(stack), "--duration", "15s", "--users", "6", "--spawn-rate", "6", "--calibrate", "0",
-                          "--expect-workers", "2", "--master-bind", master, "--run-dir", str(run_dir)]).start()
+                          "--expect-workers", "2", "--run-dir", str(run_dir)]).start()
     out = tmp_path / "soak.1.out"
     poll(lambda: "Locust worker(s) at" in out.read_text(), 60, "the soak to wait for its workers")
+    master = re.search(r"Locust worker\(s\) at (127\.0\.0\.1:\d+) ", out.read_text()).group(1)  # type: ignore[union-attr]
     # A worker with another locustfile is refused, naming both, and does not count as one of the two.
     other = _worker(stack, master, tmp_path / "other.log", "--locustfile", str(PROJECT_ROOT / "load" / "onboarding.py"))
     assert other.wait(60) == 2
@@ -65,6 +68,7 @@ def test_a_soak_goes_on_with_the_workers_it_has_when_one_is_lost(stack: RunningS
                 worker.terminate()
             worker.wait(15)
     assert "2 Locust worker(s) joined: the load starts" in text, text + err
+    assert json.loads((run_dir / "run.json").read_text())["options"]["master_bind"] == master
     assert "a Locust worker stopped answering its master" in text, text
     assert "load generator: 1 Locust worker(s) lost" in text and "a harness gap, not downtime" in text, text
     summary = next(r for r in soak.records() if r.name == "soak.summary")

@@ -167,7 +167,7 @@ class ContainersProvisioner(Provisioner):
                 # The foundry image runs its command through `sh -c`: one argument (a plain string would be
                 # split into words by docker-py, and `sh -c` would run the first word alone).
                 command=[f"exec anvil --host 127.0.0.1 --port {stack.ports.anvil} --chain-id {CHAIN_ID} "
-                         "--state /data/anvil-state.json --state-interval 5"],
+                         "--state /data/anvil-state.json --state-interval 5 --max-persisted-states 0"],
                 volumes=[(str(data), "/data", "rw")],
             )
         if name == "prometheus":

@@ -40,6 +40,10 @@ class LocalProvisioner(Provisioner):
             str(binary), "--host", "127.0.0.1", "--port", str(stack.ports.anvil), "--chain-id", str(CHAIN_ID),
             # Chain state survives `stack down`/`up`, so earlier anchors stay verifiable.
             "--state", str(stack.data / "anvil-state.json"), "--state-interval", "5",
+            # No historical states on disk (anvil's default writes every one past its in-memory window to
+            # ~/.foundry/anvil/tmp, gigabytes per long-lived stack, left behind when it is killed): blocks, receipts
+            # and logs stay; only eth_call at a block older than that window would fail, and nothing does one.
+            "--max-persisted-states", "0",
         ]
         stack._children["anvil"] = procs.start(
             cmd, env=os.environ, log=stack.logs / "anvil.log", pidfile=stack.pids / "anvil.pid"

@@ -330,6 +330,8 @@ def _drive(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabili
             loadgen = _resume_load(run_dir, state, options, session, stored_parts, recorder)
         else:
             loadgen = _load(run_dir, state, options, session, 1, options.duration_s + 60)
+            # A resumed soak's master listens where its workers were told to join, not on another free port.
+            state.options["master_bind"] = "{}:{}".format(*loadgen.master_bind)
             recorder.event(time.time(), "locust", "", None, action="started", part=1, users=options.users,
                            workers=options.workers)
             # The clock starts when the load does: Locust's start-up is not part of any window.
