@@ -37,6 +37,7 @@ from tests.conftest import RunningStack, command_env, start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900), pytest.mark.unmeasured_subprocesses]
 LAG = 1.0  # one probe interval
+SHARED = 2.0  # a probe of a just-restarted gateway, whose health asks every upstream, on a busy host
 
 FAULTS = {
     # fault switch: (tunables, the window check it must fail)
@@ -416,13 +417,15 @@ def test_a_stack_killed_mid_run_is_downtime_of_the_right_length(scenarios: dict[
     assert len(killed) == 1, [i.details for i in incidents]  # a fresh stack may blip after; the kill is one stretch
     # The outage began between killed_at and first_killed and ended between down_at and up_by: the recorded
     # stretch must match it to within one probe interval (1 s) at each end. A probe is stamped with its tick but
-    # sent a moment later on a busy host (LAG): it may see a change just before its tick's stamp.
+    # sent a moment later on a busy host (LAG): it may see a change just before its tick's stamp. And a tick
+    # whose service still has a probe in flight shares that probe's answer (monitor.py), sent up to one slow
+    # probe earlier (SHARED): the first healthy tick may come that much after up_by.
     start, end = _ts(killed[0].started), _ts(killed[0].finished)
     f = sc.facts
     assert f["killed_at"] - LAG <= start < f["first_killed"] + 1.0, (start - f["killed_at"], f)
-    assert f["down_at"] - LAG <= end < f["up_by"] + 1.0, (end - f["down_at"], f)
+    assert f["down_at"] - LAG <= end < f["up_by"] + 1.0 + SHARED, (end - f["up_by"], f)
     shortest, longest = f["down_at"] - f["first_killed"], f["up_by"] - f["killed_at"]
-    assert shortest - 1.0 < killed[0].value < longest + 1.0, (killed[0].value, shortest, longest)
+    assert shortest - 1.0 < killed[0].value < longest + 1.0 + SHARED, (killed[0].value, shortest, longest)
     assert set(killed[0].details["services"]) == set(SERVICE_NAMES)
     failed = {name for w in sc.soak.windows() for name in w.details["failed_checks"]}
     assert {"uptime", "restarts"} <= failed
