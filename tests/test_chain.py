@@ -422,36 +422,49 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
                           text=True, cwd=PROJECT_ROOT, env={**os.environ, **(env or {})}, timeout=60)
 
 
-def test_chain_check_cli(stack: Any, tmp_path: Path) -> None:
+def _in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """`launchgate chain check ARGS` through the CLI's own main, in this process (web3 is imported already): its
+    exit code and what it printed to stderr."""
+    from launchgate.cli import main
+
+    capsys.readouterr()
+    code = main(["chain", "check", *args])
+    return code, capsys.readouterr().err
+
+
+def test_chain_check_cli(stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                         monkeypatch: pytest.MonkeyPatch) -> None:
     contracts = contracts_of(stack)
     table = "\n".join(f'{name} = "{address}"' for name, address in contracts.items())
     good = _profile(tmp_path, f'rpc = "{stack.stack.chain_rpc}"\nchain_id = 31337\nprivate_key_env = "LG_PROBE_KEY"\n'
                               f"[chain.contracts]\n{table}\n")
+    # The command as a user runs it, once; the refusals below through the same main, in this process.
     ok = _cli("--target", str(good), env={"LG_PROBE_KEY": ANVIL_DEV_KEY_0})
     assert ok.returncode == 0, ok.stderr
     assert "reachable" in ok.stdout and "code present" in ok.stdout and "writes allowed" in ok.stdout
     assert ANVIL_DEV_KEY_0.removeprefix("0x") not in ok.stdout + ok.stderr
 
-    unfunded = _cli("--target", str(good), env={"LG_PROBE_KEY": "0x" + secrets.token_hex(32)})
-    assert unfunded.returncode == 2 and "holds 0 wei" in unfunded.stderr, unfunded.stderr
+    monkeypatch.setenv("LG_PROBE_KEY", "0x" + secrets.token_hex(32))
+    code, err = _in_process(capsys, "--target", str(good))
+    assert code == 2 and "holds 0 wei" in err, err
 
     wrong = _profile(tmp_path, f'rpc = "{stack.stack.chain_rpc}"\nchain_id = 17000\n')
-    refused = _cli("--target", str(wrong))
-    assert refused.returncode == 2 and "declares chain id 17000" in refused.stderr
-    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+    code, err = _in_process(capsys, "--target", str(wrong))
+    assert code == 2 and "declares chain id 17000" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
     down = _profile(tmp_path, f'rpc = "http://127.0.0.1:{next_port_base() + 7}"\nchain_id = 31337\n')
-    unreachable = _cli("--target", str(down))
-    assert unreachable.returncode == 2 and "cannot reach the chain RPC" in unreachable.stderr
+    code, err = _in_process(capsys, "--target", str(down))
+    assert code == 2 and "cannot reach the chain RPC" in err
 
     dead = _profile(tmp_path, 'rpc = "http://127.0.0.1:9"\nchain_id = 4\n')
-    rinkeby = _cli("--target", str(dead))
-    assert rinkeby.returncode == 2 and "Rinkeby" in rinkeby.stderr and "Sepolia" in rinkeby.stderr
+    code, err = _in_process(capsys, "--target", str(dead))
+    assert code == 2 and "Rinkeby" in err and "Sepolia" in err
 
     gone = _profile(tmp_path, f'rpc = "{stack.stack.chain_rpc}"\nchain_id = 31337\n[chain.contracts]\n'
                               f'DaoGovernance = "0x{secrets.token_hex(20)}"\n')
-    missing = _cli("--target", str(gone))
-    assert missing.returncode == 2 and "no contract code at" in missing.stderr
+    code, err = _in_process(capsys, "--target", str(gone))
+    assert code == 2 and "no contract code at" in err
 
 
 def test_service_writers_are_the_derived_keys(stack: Any) -> None:

@@ -3,7 +3,8 @@ campaigns, proposals and mail (`launchgate stack fill-history`), the scenarios w
 run as the gate suite runs them, through an unmanaged profile:
 - the census of what beta users completed reads a bounded sample, the newest, page by page;
 - the dashboard is reconciled with the records of its own window (7 days of a 30-day history), by counts;
-- a mailbox read in the sink finds one reader's mail by an index, not by reading every message.
+- a mailbox read in the sink finds one reader's mail by an index, not by reading every message;
+- an email's anchor on chain is confirmed from its own block, on a chain 10,000 blocks longer.
 The work is counted in bytes and reads, never timed.
 """
 
@@ -12,23 +13,27 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from launchgate.drivers.campaigns import CampaignsDriver
 from launchgate.gates.evidence import Evidence, read_evidence
 from launchgate.runner import PROJECT_ROOT
 from tests.conftest import RunningStack, start_stack
-from tests.test_chain import contracts_of
+from tests.test_chain import contracts_of, driver_for
 
 pytestmark = pytest.mark.unmeasured_subprocesses
 
 CAMPAIGNS, PROPOSALS, MESSAGES = 3000, 1000, 5000
+LATER_BLOCKS = 10_000  # mined after an anchor: a chain of a long-lived target
 TOKEN_ENV = "LG_HISTORY_ADMIN_TOKEN"
 
 
@@ -136,3 +141,30 @@ def test_a_mailbox_is_read_by_an_index(filled: RunningStack) -> None:
     finally:
         conn.close()
     assert "USING" in plan and "INDEX" in plan, plan
+
+
+def test_an_anchor_is_looked_up_in_its_own_block_however_long_the_chain(filled: RunningStack) -> None:
+    """An email's anchoring event is read from the block the registry names for it: a log query from block 0 would
+    scan every block the target's chain ever had."""
+    to = f"long-chain-{secrets.token_hex(4)}@recipients.test"
+    sent = CampaignsDriver(filled.client("admin")).send_email(to, "Quarterly community update", "Hello there")
+    assert sent.status_code == 200, sent.text[:300]
+    (message,) = filled.sink.messages(to=to)
+    mined = httpx.post(filled.stack.chain_rpc, json={"jsonrpc": "2.0", "id": 1, "method": "anvil_mine",
+                                                     "params": [hex(LATER_BLOCKS)]}, timeout=60)
+    assert "error" not in mined.json(), mined.text
+    driver = driver_for(filled)
+    asked: list[tuple[str, Any]] = []
+    provider = driver.w3.provider
+    batch = provider.make_batch_request
+
+    def recording(requests: list[tuple[str, Any]]) -> Any:
+        asked.extend(requests)
+        return batch(requests)
+
+    provider.make_batch_request = recording  # type: ignore[method-assign]
+    anchor = driver.verify_email(message)
+    assert anchor.confirmation.confirmations > LATER_BLOCKS
+    queries = [params[0] for method, params in asked if method == "eth_getLogs"]
+    assert queries and all(int(q["fromBlock"], 16) == int(q["toBlock"], 16) == anchor.confirmation.block
+                           for q in queries), queries
