@@ -2,10 +2,11 @@
 # The test job (the CI gate), on a 2-core host in about ten minutes (the goal is at most ten):
 # 1. ruff;
 # 2. the main job, `launchgate run --target reference`: the whole gate suite (features/) on the reference target,
-#    alone, since its 1,000-user onboarding rehearsal must not share the host; it is also the fault matrix's
-#    healthy run (LAUNCHGATE_MATRIX_HEALTHY_RUN);
-# 3. the same suite on the reference started apart and gated through its unmanaged profile, with the same verdicts;
-# 4. tests/ against real stacks on three pytest-xdist workers (a module's tests stay together; most of them wait on
+#    whose 1,000-user onboarding rehearsal runs alone on the host; it is also the fault matrix's healthy run
+#    (LAUNCHGATE_MATRIX_HEALTHY_RUN);
+# 3. the same suite on the reference started apart and gated through its unmanaged profile, from the end of the
+#    main job's rehearsal; its own rehearsal runs alone too, and its verdicts must equal the main job's;
+# 4. from the end of that rehearsal, tests/ against real stacks on three pytest-xdist workers (a module's tests stay together; most of them wait on
 #    processes more than they compute), the fault matrix's faulted runs and the end-to-end soaks included; beside
 #    them the containers path on a private Docker engine (scripts/test-containers.sh) and the browser tests, in
 #    their own process (Playwright's sync API leaves an event loop behind);
@@ -40,48 +41,84 @@ rm -f .coverage .coverage.*
 mkdir -p .launchgate
 phase "ruff" $VENV/ruff check .
 
-main_job() {
-  # As a user runs it: not under coverage, whose tracing of the services halves the reference's throughput and
-  # would fail its 1,000-user onboarding rehearsal on 2 cores (tests/ measures the same code under coverage).
-  # 0: every gate passes; 3: one is inconclusive, which the reference is without a 72-hour soak or feedback.
-  # The fault matrix then holds every scenario of this run to passing (or inconclusive with its reason).
-  local code=0
-  $VENV/launchgate run --target reference --reports-dir .launchgate/ci-reports || code=$?
-  ((code == 0 || code == 3))
+# The two gate runs below overlap only outside their 1,000-user onboarding rehearsals, each of which needs the
+# whole host: the second starts once the first has onboarded its users, and tests/ once the second has.
+declare -A bg_pid bg_start
+background() {  # background NAME COMMAND...: starts it, its output to .launchgate/<NAME>.log
+  bg_start[$1]=$SECONDS
+  "${@:2}" >".launchgate/$1.log" 2>&1 &
+  bg_pid[$1]=$!
 }
-phase "main job: the gate suite on the reference" main_job
+finish() {  # finish NAME [TITLE]: waits for it, shows its output whole, records its phase; returns its exit code
+  local code=0
+  wait "${bg_pid[$1]}" || code=$?
+  echo "== ${2:-$1}"
+  cat ".launchgate/$1.log"
+  record "${2:-$1}" "${bg_start[$1]}" "$code"
+  return "$code"
+}
+marker=.launchgate/ci-started  # the run directories of this job are newer
+touch "$marker"
+onboarded() {  # onboarded REPORTS_DIR NAME: until the run writing there has onboarded its users (or ended; 15 min)
+  local deadline=$((SECONDS + 900)) files
+  while kill -0 "${bg_pid[$2]}" 2>/dev/null && ((SECONDS < deadline)); do
+    files=$(find "$1" -newer "$marker" -name 'scenarios-*.jsonl' 2>/dev/null)
+    [[ -n $files ]] && grep -qs '"launch.users-onboarded"' $files && return 0
+    sleep 1
+  done
+}
+# On any exit before the end (a failure, Ctrl-C): each background job and its children get SIGTERM, which every
+# launchgate command answers by stopping what it started (jobs started here ignore SIGINT, as bash makes them).
+stop_background() {
+  local pid
+  for pid in "${bg_pid[@]}"; do
+    pkill -TERM -P "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+}
+trap stop_background EXIT
+
+# As a user runs it: not under coverage, whose tracing of the services halves the reference's throughput and would
+# fail its 1,000-user onboarding rehearsal on 2 cores (tests/ measures the same code under coverage). Exit 0: every
+# gate passes; 3: one is inconclusive, which the reference is without a 72-hour soak or feedback. The fault matrix
+# then holds every scenario of this run to passing (or inconclusive with its reason).
+# Its stack sits above the default ports, which the staging run's `launchgate stack up` takes meanwhile.
+echo "== main job: started; its output follows when it ends (.launchgate/main.log)"
+background main $VENV/launchgate run --target reference --reports-dir .launchgate/ci-reports --port-base 18470
+onboarded .launchgate/ci-reports main
+# The same suite on the reference as a deployment the harness did not start (its own `launchgate stack up`, the
+# unmanaged profile fixtures/targets/reference-unmanaged.toml, credentials from the environment); its verdicts are
+# compared with the main job's, criterion by criterion, below: the proof that a staging user gets the same truth.
+background unmanaged bash scripts/gate-reference-unmanaged.sh --no-compare
+main=0
+finish main "main job: the gate suite on the reference" || main=$?
+if ((main != 0 && main != 3)); then table; exit "$main"; fi
 export LAUNCHGATE_MATRIX_HEALTHY_RUN
 LAUNCHGATE_MATRIX_HEALTHY_RUN=$(readlink -f .launchgate/ci-reports/latest)
-# The same suite on the reference as a deployment the harness did not start (its own `launchgate stack up`, the
-# unmanaged profile fixtures/targets/reference-unmanaged.toml, credentials from the environment), and its verdicts
-# compared with the main job's criterion by criterion: the proof that a staging user gets the same truth. Alone
-# too, for its onboarding rehearsal.
-phase "the reference gated as staging, same verdicts" bash scripts/gate-reference-unmanaged.sh "$LAUNCHGATE_MATRIX_HEALTHY_RUN"
+onboarded .launchgate/unmanaged-reports unmanaged
 
 # Beside tests/: the containers path, which mostly waits on apt, debootstrap and dockerd, and the browser tests,
 # in a pytest process of their own. Their output is shown after tests/ ends, each whole.
-declare -A side_pid side_start
-side() {  # side NAME COMMAND...: starts it in the background, its output to .launchgate/<NAME>.log
-  side_start[$1]=$SECONDS
-  "${@:2}" >".launchgate/$1.log" 2>&1 &
-  side_pid[$1]=$!
-}
 # Port bands of their own: the three workers hold 20000-25999 (tests/conftest.py), all below the ephemeral ports.
-side containers env LAUNCHGATE_TEST_PORT_BASE=28000 bash scripts/test-containers.sh
-side browser env LAUNCHGATE_TEST_PORT_BASE=26000 $VENV/coverage run -m pytest tests e2e -m browser -p no:cacheprovider "$@"
-trap 'kill -INT "${side_pid[@]}" 2>/dev/null || true' EXIT  # test-containers.sh's own trap stops dockerd
+background containers env LAUNCHGATE_TEST_PORT_BASE=28000 bash scripts/test-containers.sh
+background browser env LAUNCHGATE_TEST_PORT_BASE=26000 $VENV/coverage run -m pytest tests e2e -m browser -p no:cacheprovider "$@"
 tests_code=0
 tests_start=$SECONDS
 echo "== tests/ (real stacks, fault matrix, soaks; the containers path and the browser tests beside them)"
 $VENV/coverage run -m pytest tests -m "not browser and not containers" -n 3 --dist loadfile --durations=30 "$@" || tests_code=$?
 record "tests/ (real stacks, fault matrix, soaks)" "$tests_start" "$tests_code"
 failed=$tests_code
+unmanaged=0
+finish unmanaged "the reference gated as staging (beside the start of tests/)" || unmanaged=$?
+if ((unmanaged == 0)); then
+  echo "== the staging run's verdicts against the main job's"
+  $VENV/python -m launchgate.gates.verdict_diff "$LAUNCHGATE_MATRIX_HEALTHY_RUN" \
+    "$(readlink -f .launchgate/unmanaged-reports/unmanaged/latest)" || unmanaged=$?
+fi
+((failed)) || failed=$unmanaged
 for name in containers browser; do
   code=0
-  wait "${side_pid[$name]}" || code=$?
-  echo "== $name (beside tests/)"
-  cat ".launchgate/$name.log"
-  record "$name (beside tests/)" "${side_start[$name]}" "$code"
+  finish "$name" "$name (beside tests/)" || code=$?
   ((failed)) || failed=$code
 done
 trap - EXIT
