@@ -62,7 +62,7 @@ touch "$marker"
 onboarded() {  # onboarded REPORTS_DIR NAME: until the run writing there has onboarded its users (or ended; 15 min)
   local deadline=$((SECONDS + 900)) files
   while kill -0 "${bg_pid[$2]}" 2>/dev/null && ((SECONDS < deadline)); do
-    files=$(find "$1" -newer "$marker" -name 'scenarios-*.jsonl' 2>/dev/null)
+    files=$(find "$1" -newer "$marker" -name 'scenarios-*.jsonl' 2>/dev/null || true)
     [[ -n $files ]] && grep -qs '"launch.users-onboarded"' $files && return 0
     sleep 1
   done
