@@ -24,14 +24,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from launchgate.soak.calibrate import null_target  # noqa: E402
+from launchgate.soak.calibrate import null_target, on_null_target  # noqa: E402
 from launchgate.soak.loadgen import LoadGenerator  # noqa: E402
 from launchgate.soak.target import LOAD_STACK_ENV, load_plan, shift_ports  # noqa: E402
 from launchgate.stack import procs  # noqa: E402
@@ -130,8 +129,7 @@ def main() -> None:
             stack.down()
         # The soak's calibration target: every request answered at once, so the generators are the bound.
         with null_target() as (base, _counter):
-            path = urlsplit(str(route["url"]))
-            null_route = {**route, "url": f"{base}{path.path}?{path.query}"}
+            null_route = {**route, "url": on_null_target(str(route["url"]), base)}
             compare(wrk, state / "null-route", {**plan, "host": base, "routes": {ROUTE: null_route}},
                     "a null target on 127.0.0.1 (the generator is the bound)")
     finally:

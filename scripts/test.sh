@@ -72,13 +72,20 @@ onboarded() {  # onboarded REPORTS_DIR NAME: until the run writing there has onb
     sleep 1
   done
 }
-# On any exit before the end (a failure, Ctrl-C): each background job and its children get SIGTERM, which every
-# launchgate command answers by stopping what it started (jobs started here ignore SIGINT, as bash makes them).
+# On any exit before the end (a failure, Ctrl-C): every process of each background job gets SIGTERM, which every
+# launchgate command answers by stopping what it started (jobs started here ignore SIGINT, as bash makes them), as
+# a Ctrl-C in a terminal reaches them all.
+descendants() {  # descendants PID: its children, theirs, and so on
+  local child
+  for child in $(pgrep -P "$1" || true); do
+    echo "$child"
+    descendants "$child"
+  done
+}
 stop_background() {
   local pid
   for pid in "${bg_pid[@]}"; do
-    pkill -TERM -P "$pid" 2>/dev/null || true
-    kill -TERM "$pid" 2>/dev/null || true
+    kill -TERM $(descendants "$pid") "$pid" 2>/dev/null || true
   done
 }
 trap stop_background EXIT

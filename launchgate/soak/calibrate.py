@@ -85,7 +85,8 @@ def null_target() -> Iterator[tuple[str, list[int]]]:
         loop.close()
 
 
-def _to_null(url: str, base: str) -> str:
+def on_null_target(url: str, base: str) -> str:
+    """`url` with its scheme, host and port replaced by the null target's `base`."""
     parts = urlsplit(url)
     return base + parts.path + (f"?{parts.query}" if parts.query else "")
 
@@ -127,7 +128,7 @@ def calibrate(run_dir: Path, locustfile: Path, plan: dict[str, Any], users: int,
               seconds: float) -> Calibration:
     """Runs the soak's users in one local Locust process against a null target for `seconds` (after its start)."""
     with null_target() as (base, counter):
-        routes = {key: {**route, "url": _to_null(str(route["url"]), base)}
+        routes = {key: {**route, "url": on_null_target(str(route["url"]), base)}
                   for key, route in dict(plan.get("routes") or {}).items()}
         loadgen = LoadGenerator(run_dir / "calibration", locustfile, {**plan, "host": base, "routes": routes}, {},
                                 users, float(users), seconds + 30, die_with_harness=True)
