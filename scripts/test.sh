@@ -6,7 +6,7 @@
 #    (LAUNCHGATE_MATRIX_HEALTHY_RUN);
 # 3. the same suite on the reference started apart and gated through its unmanaged profile, from the end of the
 #    main job's rehearsal; its own rehearsal runs alone too, and its verdicts must equal the main job's;
-# 4. from the end of that rehearsal, tests/ against real stacks on three pytest-xdist workers (a module's tests stay together; most of them wait on
+# 4. from the end of that rehearsal, tests/ against real stacks on two pytest-xdist workers (a module's tests stay together; most of them wait on
 #    processes more than they compute), the fault matrix's faulted runs and the end-to-end soaks included; beside
 #    them the containers path on a private Docker engine (scripts/test-containers.sh) and the browser tests, in
 #    their own process (Playwright's sync API leaves an event loop behind);
@@ -109,15 +109,24 @@ export LAUNCHGATE_MATRIX_HEALTHY_RUN
 LAUNCHGATE_MATRIX_HEALTHY_RUN=$(readlink -f .launchgate/ci-reports/latest)
 onboarded .launchgate/unmanaged-reports unmanaged
 
-# Beside tests/: the containers path, which mostly waits on apt, debootstrap and dockerd, and the browser tests,
-# in a pytest process of their own. Their output is shown after tests/ ends, each whole.
-# Port bands of their own: the three workers hold 20000-25999 (tests/conftest.py), all below the ephemeral ports.
+after() {  # after NAME COMMAND...: runs it once background job NAME has ended (at most 30 min from now)
+  local deadline=$((SECONDS + 1800))
+  until [[ -e .launchgate/$1.ended ]] || ((SECONDS > deadline)); do sleep 1; done
+  "${@:2}"
+}
+# Beside tests/: the containers path, which mostly waits on apt, debootstrap and dockerd, and, once the staging
+# run has ended, the browser tests, in a pytest process of their own. Their output is shown after tests/ ends, each
+# whole. Beside tests/'s two workers that is two jobs more, not four: with three workers and all four beside
+# them the load average reached 14-21 on 2 cores, where health probes of healthy stacks time out (a soak's, a
+# preflight's) and CI failed.
+# Port bands of their own: the workers hold 20000-25999 (tests/conftest.py), all below the ephemeral ports.
 background containers env LAUNCHGATE_TEST_PORT_BASE=28000 bash scripts/test-containers.sh
-background browser env LAUNCHGATE_TEST_PORT_BASE=26000 $VENV/coverage run -m pytest tests e2e -m browser -p no:cacheprovider "$@"
+background browser after unmanaged env LAUNCHGATE_TEST_PORT_BASE=26000 \
+  $VENV/coverage run -m pytest tests e2e -m browser -p no:cacheprovider "$@"
 tests_code=0
 tests_start=$SECONDS
 echo "== tests/ (real stacks, fault matrix, soaks; the containers path and the browser tests beside them)"
-$VENV/coverage run -m pytest tests -m "not browser and not containers" -n 3 --dist loadfile --durations=30 "$@" || tests_code=$?
+$VENV/coverage run -m pytest tests -m "not browser and not containers" -n 2 --dist loadfile --durations=30 "$@" || tests_code=$?
 record "tests/ (real stacks, fault matrix, soaks)" "$tests_start" "$tests_code"
 failed=$tests_code
 unmanaged=0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,20 +104,29 @@ def port_base_of(target: Target) -> int:
     return urlsplit(target.services["gateway"].url).port or 80
 
 
-def answers(url: str, timeout: float = 3.0) -> str | None:
-    """None when `url` answers HTTP at all, else why not."""
-    try:
-        httpx.get(url, timeout=timeout)
-        return None
-    except httpx.HTTPError as exc:
-        return type(exc).__name__
+SLOW_PATIENCE_S = 30.0  # how long a service that accepts connections but is slow to answer is waited for
+
+
+def answers(url: str, timeout: float = 3.0, patience: float = 0.0) -> str | None:
+    """None when `url` answers HTTP at all, else why not. A refused connection is final at once; a timeout (the
+    service is there, maybe busy) is tried again until `patience` seconds have passed: slow is not down."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            httpx.get(url, timeout=timeout)
+            return None
+        except httpx.TimeoutException as exc:
+            if time.monotonic() >= deadline:
+                return f"{type(exc).__name__}, for {patience:.0f} s" if patience else type(exc).__name__
+        except httpx.HTTPError as exc:
+            return type(exc).__name__
 
 
 def preflight(target: Target) -> None:
     """Every service of the profile must answer before any load starts: exit 2 naming the first that does not."""
     for service in target.services.values():
         url = service.url + service.health_path
-        why = answers(url)
+        why = answers(url, patience=SLOW_PATIENCE_S)
         if why is not None:
             raise SoakError(f"target {target.name!r} is unreachable: {url} does not answer ({why})")
 
