@@ -5,7 +5,8 @@ and gates it N times as a staging deployment is gated: through fixtures/targets/
 the credentials `launchgate stack credentials` exports. Then stops the stack. Prints, per run, how long it waited
 for the previous run's campaigns to settle (each onboarding rehearsal leaves 1,000 first campaigns delivering and
 anchoring on chain for about two minutes; `--back-to-back` does not wait), its wall time, the slowest scenarios'
-times, and whether every criterion's verdict equals the first run's; at the end, the scenarios that grew most.
+times, and whether every criterion's verdict equals the first run's; at the end, the scenarios and the target's routes
+whose time grew most.
 Goal (issue 14): the tenth run within 20% of the first, and the same verdicts throughout.
 
     .venv/bin/python bench/bench_repeat_runs.py [--runs 10]
@@ -57,6 +58,23 @@ def scenario_times(run_dir: Path) -> dict[str, float]:
     return times
 
 
+def route_times(run_dir: Path) -> dict[str, float]:
+    """Per route of the target, the seconds its answers took in the run (every suite process's slowest ten)."""
+    times: dict[str, float] = {}
+    for path in (run_dir / "evidence").glob("scenarios-*.jsonl"):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if record.get("name") == "run.request-errors":
+                for route, spent in record["details"].get("slowest_routes", {}).items():
+                    times[route] = times.get(route, 0.0) + spent["seconds"]
+    return times
+
+
+def grown(first: dict[str, float], last: dict[str, float], count: int = 5) -> str:
+    most = sorted(((last.get(n, 0) - t, n) for n, t in first.items()), reverse=True)[:count]
+    return "; ".join(f"{n[:50]} {first[n]:.1f}s -> {last.get(n, 0):.1f}s" for _, n in most)
+
+
 def settle(env: dict[str, str], limit_s: float = SETTLE_LIMIT_S) -> tuple[float, int]:
     """Waits (at most `limit_s`) until the target has no campaign left executing: the previous run's onboarding
     rehearsal leaves 1,000 first campaigns whose deliveries and chain anchors would compete with the next run. The
@@ -94,6 +112,8 @@ def main() -> None:
             first_wall = 0.0
             first_times: dict[str, float] = {}
             times: dict[str, float] = {}
+            first_routes: dict[str, float] = {}
+            routes: dict[str, float] = {}
             print(f"{'run':>3} {'settle':>15} {'wall':>8} {'vs 1st':>7} {'same verdicts':>14}  slowest scenarios")
             for number in range(1, args.runs + 1):
                 waited, backlog = (0.0, 0) if args.back_to_back else settle(env)
@@ -108,14 +128,15 @@ def main() -> None:
                 same = "yes" if not changed else "no: " + ", ".join(changed)
                 times = scenario_times(run_dir)
                 first_times = first_times or times
+                routes = route_times(run_dir)
+                first_routes = first_routes or routes
                 top = "; ".join(f"{name[:40]} {seconds:.1f}s" for name, seconds in
                                 sorted(times.items(), key=lambda t: -t[1])[:3])
                 settled = f"{waited:.0f}s ({backlog} exec.)"
                 print(f"{number:>3} {settled:>15} {wall:>7.1f}s {wall / first_wall:>6.2f}x {same:>14}  {top}",
                       flush=True)
-            grown = sorted(((times.get(n, 0) - t, n) for n, t in first_times.items()), reverse=True)[:5]
-            print(f"grew most from run 1 to run {args.runs}: "
-                  + "; ".join(f"{n[:50]} {first_times[n]:.1f}s -> {times.get(n, 0):.1f}s" for _, n in grown))
+            print(f"scenarios that grew most from run 1 to run {args.runs}: {grown(first_times, times)}")
+            print(f"the target's routes that grew most (time of their answers): {grown(first_routes, routes)}")
         finally:
             launchgate("stack", "down", env=env)
 

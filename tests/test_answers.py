@@ -77,6 +77,7 @@ def test_server_errors_and_silence_are_counted_per_route() -> None:
     journal.on_unanswered("GET", "http://127.0.0.1:9/api/campaigns/0f3a9c2e")
     assert journal.error_answers() == {"POST /api/auth/login": 3, "GET /api/campaigns/{id}": 1}
     assert sum(journal.statuses.values()) == 5
+    assert set(journal.seconds) == {"POST /api/auth/login", "GET /api/campaigns"}  # the time of each route's answers
 
 
 def test_route_of_folds_ids_and_keeps_words() -> None:
@@ -97,4 +98,6 @@ def test_the_evidence_fails_security_secrets_on_a_leak_and_holds_no_value(tmp_pa
     scan = records[LEAK_SCAN]
     assert (scan.kind, scan.criterion, scan.outcome) == ("scenario", "security.secrets", "failed")
     assert "AWS Access Key in the body of GET /config" in scan.details["error"]
-    assert json.loads(json.dumps(records["run.request-errors"].details))["requests"] == 1
+    details = json.loads(json.dumps(records["run.request-errors"].details))
+    assert details["requests"] == 1
+    assert details["slowest_routes"]["GET /config"]["requests"] == 1

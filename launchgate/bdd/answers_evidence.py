@@ -43,5 +43,9 @@ def record_answers(journal: AnswerJournal, writer: EvidenceWriter, target: str, 
         value=round(sum(errors.values()) / requests, 4) if requests else None, unit="ratio",
         started=started, target=target,
         details={"worker": worker, "requests": requests, "errors": sum(errors.values()),
-                 "by_route": dict(errors.most_common(10))},
+                 "by_route": dict(errors.most_common(10)),
+                 # where the target spent the run's time: what an operator reads first when a run slows down
+                 "slowest_routes": {route: {"requests": sum(n for (r, _), n in journal.statuses.items() if r == route),
+                                            "seconds": round(seconds, 2)}
+                                    for route, seconds in journal.seconds.most_common(10)}},
     ))

@@ -54,6 +54,7 @@ class AnswerJournal:
     unscanned_bytes: int = 0
     scan_seconds: float = 0.0
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)  # (route, status); 0: no answer
+    seconds: Counter[str] = field(default_factory=Counter)  # per route, the time its answers took
     _candidates: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (kind, route, where) -> value
     _seen: set[bytes] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -83,6 +84,7 @@ class AnswerJournal:
         with self._lock:
             self.answers += 1
             self.statuses[(route, response.status_code)] += 1
+            self.seconds[route] += _elapsed(response)
             if digest in self._seen:  # a poll that read the same answer again
                 return
             if len(self._seen) >= SEEN_LIMIT:  # a process that runs for days: memory stays bounded
@@ -126,6 +128,14 @@ class AnswerJournal:
     def error_answers(self) -> Counter[str]:
         """Per route, the answers that were 5xx or never came."""
         return Counter({route: n for (route, status), n in self.statuses.items() if status == 0 or status >= 500})
+
+
+def _elapsed(response: httpx.Response) -> float:
+    """Its time, known once read() has closed it; 0 for an answer no client timed (built by hand)."""
+    try:
+        return response.elapsed.total_seconds()
+    except RuntimeError:
+        return 0.0
 
 
 def route_of(method: str, url: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, insert
 
-from launchgate.stack.conduit.models import Campaign
+from launchgate.stack.conduit.models import Campaign, summary_of
 from launchgate.stack.governance.models import Proposal
 from launchgate.stack.manager import Stack
 from launchgate.stack.sink.app import SinkMessage, SinkRecipient
@@ -76,6 +76,7 @@ def _campaign(campaign_id: str, created: datetime) -> dict[str, Any]:
         "budget_max_cost": 10.0, "budget_currency": "USD", "requires_dao": False, "approval_mode": "auto",
         "recipients": recipients, "final_recipients": recipients, "stage": "completed", "status": "completed",
         "dao_attempts": 0, "completed_at": created, "created_at": created, "updated_at": created,
+        **summary_of(recipients, None, None),
     }
 
 

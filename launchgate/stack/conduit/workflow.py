@@ -52,7 +52,7 @@ from launchgate.stack.conduit.mail import (
     make_message_id,
     render,
 )
-from launchgate.stack.conduit.models import Activity, Approval, Campaign, Delivery, Template, iso, now
+from launchgate.stack.conduit.models import Activity, Approval, Campaign, Delivery, Template, iso, now, summary_of
 from launchgate.stack.conduit.optimizer import optimize_campaign
 from launchgate.stack.conduit.schemas import CreateCampaign
 from launchgate.stack.config import ServiceConfig
@@ -220,6 +220,8 @@ class Workflow:
         c.final_recipients = result.recipients
         c.subject, c.body = result.subject, result.body
         c.optimizations, c.cost_estimate = result.optimizations, result.cost_estimate
+        for column, value in summary_of(result.recipients, result.optimizations, result.cost_estimate).items():
+            setattr(c, column, value)
         applied = sum(1 for o in result.optimizations if o["applied"])
         self._set_stage(s, c, OPTIMIZED, f"Cognitive optimisation applied {applied} change(s)")
         return True
