@@ -23,7 +23,7 @@ from testcontainers.core.container import DockerContainer
 from launchgate.provision import NoEngineError, Provisioner
 from launchgate.provision.engine import client_for, find_engine
 from launchgate.provision.images import BUILD_HINT, DEFAULT_IMAGES, LOCAL_IMAGES, configured_image, image_exists
-from launchgate.provision.local import prometheus_ready
+from launchgate.provision.local import ANVIL_STATE_FLAGS, prometheus_ready
 from launchgate.provision.prometheus import write_config
 from launchgate.stack import procs
 from launchgate.stack.manager import CHAIN_ID
@@ -167,7 +167,7 @@ class ContainersProvisioner(Provisioner):
                 # The foundry image runs its command through `sh -c`: one argument (a plain string would be
                 # split into words by docker-py, and `sh -c` would run the first word alone).
                 command=[f"exec anvil --host 127.0.0.1 --port {stack.ports.anvil} --chain-id {CHAIN_ID} "
-                         "--state /data/anvil-state.json --state-interval 5 --max-persisted-states 0"],
+                         f"{' '.join(ANVIL_STATE_FLAGS)} /data/anvil-state.json"],
                 volumes=[(str(data), "/data", "rw")],
             )
         if name == "prometheus":

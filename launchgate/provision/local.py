@@ -12,6 +12,14 @@ from launchgate.stack import procs
 from launchgate.stack.manager import CHAIN_ID
 from launchgate.stack.tools import BOOTSTRAP_HINT, anvil_binary
 
+# Chain state survives `stack down`/`up` (anvil writes it on SIGTERM too), so earlier anchors stay verifiable; a
+# crash loses at most the last minute. The whole state, blocks and transactions included, is rewritten at each
+# interval, so its cost grows with the chain: every 5 s it took 50 MB of JSON after ten gate runs.
+# The states of the last 256 blocks only (--prune-history 256), enough to replay a recent transaction for its revert
+# reason: anvil otherwise kept one per block in memory (3 GB after ten gate runs) and wrote those past its window
+# to ~/.foundry/anvil/tmp, left behind when it is killed. Blocks, receipts and logs all stay.
+ANVIL_STATE_FLAGS = ("--prune-history", "256", "--state-interval", "60", "--state")
+
 
 class LocalProvisioner(Provisioner):
     kind = "local"
@@ -38,12 +46,7 @@ class LocalProvisioner(Provisioner):
         assert binary is not None
         cmd = [
             str(binary), "--host", "127.0.0.1", "--port", str(stack.ports.anvil), "--chain-id", str(CHAIN_ID),
-            # Chain state survives `stack down`/`up`, so earlier anchors stay verifiable.
-            "--state", str(stack.data / "anvil-state.json"), "--state-interval", "5",
-            # No historical states on disk (anvil's default writes every one past its in-memory window to
-            # ~/.foundry/anvil/tmp, gigabytes per long-lived stack, left behind when it is killed): blocks, receipts
-            # and logs stay; only eth_call at a block older than that window would fail, and nothing does one.
-            "--max-persisted-states", "0",
+            *ANVIL_STATE_FLAGS, str(stack.data / "anvil-state.json"),
         ]
         stack._children["anvil"] = procs.start(
             cmd, env=os.environ, log=stack.logs / "anvil.log", pidfile=stack.pids / "anvil.pid"

@@ -61,7 +61,7 @@ class Campaign(Base):
     coordination: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # Workflow state: `stage` is the fine state machine, `status` the contract's coarse view of it.
     stage: Mapped[str] = mapped_column(String(20), index=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     dao_proposal_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     dao_status: Mapped[str | None] = mapped_column(String(40), nullable=True)
@@ -76,10 +76,12 @@ class Campaign(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
     # Covers the dashboard's window queries: they read this index alone, never the rows and their large JSON.
-    __table_args__ = (Index("ix_conduit_campaigns_dashboard", "created_at", "owner_id", "id", "status", "stage",
+    # A listing by status, newest first, and the dashboard's count by status read the first alone.
+    __table_args__ = (Index("ix_conduit_campaigns_status", "status", "created_at", "owner_id"),
+                      Index("ix_conduit_campaigns_dashboard", "created_at", "owner_id", "id", "status", "stage",
                             "requires_dao", "dao_status", "dao_proposal_id", "recipient_count", "segments",
                             "applied_kinds", "recipients_removed", "estimated_cost_usd", "budget_usd", "saves",
-                            "optimized"),)
+                            "optimized"))
 
 
 class Approval(Base):
