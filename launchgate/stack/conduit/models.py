@@ -75,8 +75,8 @@ class Campaign(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
-    # Covers the dashboard's window queries: they read this index alone, never the rows and their large JSON.
-    # A listing by status, newest first, and the dashboard's count by status read the first alone.
+    # A listing by status, newest first, and the dashboard's count by status read the first index alone; the
+    # dashboard's other window queries the second, never the rows and their large JSON.
     __table_args__ = (Index("ix_conduit_campaigns_status", "status", "created_at", "owner_id"),
                       Index("ix_conduit_campaigns_dashboard", "created_at", "owner_id", "id", "status", "stage",
                             "requires_dao", "dao_status", "dao_proposal_id", "recipient_count", "segments",
