@@ -22,7 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -48,25 +50,25 @@ def verdicts(run_dir: Path) -> dict[str, str]:
     return {c["id"]: c["verdict"] for gate in body["gates"] for c in gate["criteria"]}
 
 
-def scenario_times(run_dir: Path) -> dict[str, float]:
-    times = {}
+def evidence(run_dir: Path) -> Iterator[dict[str, Any]]:
+    """Every record of the run's suite processes."""
     for path in (run_dir / "evidence").glob("scenarios-*.jsonl"):
         for line in path.read_text().splitlines():
-            record = json.loads(line)
-            if record.get("kind") == "scenario" and record.get("value") is not None:
-                times[record["name"]] = float(record["value"])
-    return times
+            yield json.loads(line)
+
+
+def scenario_times(run_dir: Path) -> dict[str, float]:
+    return {r["name"]: float(r["value"]) for r in evidence(run_dir)
+            if r.get("kind") == "scenario" and r.get("value") is not None}
 
 
 def route_times(run_dir: Path) -> dict[str, float]:
     """Per route of the target, the seconds its answers took in the run (every suite process's slowest ten)."""
     times: dict[str, float] = {}
-    for path in (run_dir / "evidence").glob("scenarios-*.jsonl"):
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            if record.get("name") == "run.request-errors":
-                for route, spent in record["details"].get("slowest_routes", {}).items():
-                    times[route] = times.get(route, 0.0) + spent["seconds"]
+    for record in evidence(run_dir):
+        if record.get("name") == "run.request-errors":
+            for route, spent in record["details"].get("slowest_routes", {}).items():
+                times[route] = times.get(route, 0.0) + spent["seconds"]
     return times
 
 

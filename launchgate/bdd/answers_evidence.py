@@ -3,6 +3,8 @@ target session ends: the leak scan, for security.secrets, and the run's own requ
 
 from __future__ import annotations
 
+from collections import Counter
+
 from launchgate.drivers.answers import AnswerJournal
 from launchgate.gates.evidence import Evidence, EvidenceWriter
 
@@ -38,6 +40,9 @@ def record_answers(journal: AnswerJournal, writer: EvidenceWriter, target: str, 
     ))
     errors = journal.error_answers()
     requests = sum(journal.statuses.values())
+    per_route: Counter[str] = Counter()
+    for (route, _status), n in journal.statuses.items():
+        per_route[route] += n
     writer.write(Evidence(
         run=writer.run_id, kind="measurement", name="run.request-errors", outcome="passed",
         value=round(sum(errors.values()) / requests, 4) if requests else None, unit="ratio",
@@ -45,7 +50,6 @@ def record_answers(journal: AnswerJournal, writer: EvidenceWriter, target: str, 
         details={"worker": worker, "requests": requests, "errors": sum(errors.values()),
                  "by_route": dict(errors.most_common(10)),
                  # where the target spent the run's time: what an operator reads first when a run slows down
-                 "slowest_routes": {route: {"requests": sum(n for (r, _), n in journal.statuses.items() if r == route),
-                                            "seconds": round(seconds, 2)}
+                 "slowest_routes": {route: {"requests": per_route[route], "seconds": round(seconds, 2)}
                                     for route, seconds in journal.seconds.most_common(10)}},
     ))
