@@ -4,8 +4,8 @@ Starts the reference stack once, in a state directory of its own (`launchgate st
 and gates it N times as a staging deployment is gated: through fixtures/targets/reference-unmanaged.toml with
 the credentials `launchgate stack credentials` exports. Then stops the stack. Prints, per run, how long it waited
 for the previous run's campaigns to settle (each onboarding rehearsal leaves 1,000 first campaigns delivering and
-anchoring on chain for about two minutes; `--back-to-back` does not wait), its wall time, the slowest scenarios'
-times, and whether every criterion's verdict equals the first run's; at the end, the scenarios and the target's routes
+anchoring on chain; `--back-to-back` does not wait), its wall time, the chain's height after it, the slowest
+scenarios' times, and whether every criterion's verdict equals the first run's; at the end, the scenarios and the target's routes
 whose time grew most.
 Goal (issue 14): the tenth run within 20% of the first, and the same verdicts throughout.
 
@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT_S = 1800
 SETTLE_LIMIT_S = 600.0
 GATEWAY = "http://127.0.0.1:18370"  # reference-unmanaged.toml's gateway
+CHAIN_RPC = "http://127.0.0.1:18377"  # and its chain
 ADMIN_TOKEN_ENV = "LAUNCHGATE_REF_ADMIN_TOKEN"  # from `launchgate stack credentials`
 
 
@@ -94,6 +95,13 @@ def settle(env: dict[str, str], limit_s: float = SETTLE_LIMIT_S) -> tuple[float,
     return time.monotonic() - started, at_start
 
 
+def chain_height() -> int:
+    """The chain's block number: a run's chain writes, and what every later write costs more for (anvil)."""
+    answer = httpx.post(CHAIN_RPC, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []},
+                        timeout=30)
+    return int(answer.json()["result"], 16)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
@@ -116,7 +124,8 @@ def main() -> None:
             times: dict[str, float] = {}
             first_routes: dict[str, float] = {}
             routes: dict[str, float] = {}
-            print(f"{'run':>3} {'settle':>15} {'wall':>8} {'vs 1st':>7} {'same verdicts':>14}  slowest scenarios")
+            print(f"{'run':>3} {'settle':>15} {'wall':>8} {'vs 1st':>7} {'blocks':>7} {'same verdicts':>14}  "
+                  "slowest scenarios")
             for number in range(1, args.runs + 1):
                 waited, backlog = (0.0, 0) if args.back_to_back else settle(env)
                 reports = Path(tmp) / f"run-{number}"
@@ -135,8 +144,8 @@ def main() -> None:
                 top = "; ".join(f"{name[:40]} {seconds:.1f}s" for name, seconds in
                                 sorted(times.items(), key=lambda t: -t[1])[:3])
                 settled = f"{waited:.0f}s ({backlog} exec.)"
-                print(f"{number:>3} {settled:>15} {wall:>7.1f}s {wall / first_wall:>6.2f}x {same:>14}  {top}",
-                      flush=True)
+                print(f"{number:>3} {settled:>15} {wall:>7.1f}s {wall / first_wall:>6.2f}x {chain_height():>7} "
+                      f"{same:>14}  {top}", flush=True)
             print(f"scenarios that grew most from run 1 to run {args.runs}: {grown(first_times, times)}")
             print(f"the target's routes that grew most (time of their answers): {grown(first_routes, routes)}")
         finally:

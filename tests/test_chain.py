@@ -46,6 +46,8 @@ from launchgate.gates.evidence import EvidenceWriter, read_evidence
 from launchgate.runner import PROJECT_ROOT
 from launchgate.stack import procs
 from launchgate.stack.chain_setup import WRITERS, ensure_contracts, load_deployment
+from launchgate.stack.conduit.anchoring import AnchorRequest, ChainAnchor
+from launchgate.stack.config import ServiceConfig
 from launchgate.stack.kit.chain import ServiceKey, derive_service_private_key
 from launchgate.stack.secrets import ANVIL_DEV_KEY_0
 from launchgate.stack.tools import anvil_binary
@@ -167,6 +169,7 @@ def test_a_campaign_is_anchored_and_confirmed_from_the_delivered_emails(stack: A
     confirmed = driver.confirm_campaign(campaign, messages)
     assert confirmed.recomputed == 3
     claims = {d["emailId"]: d for d in campaign["deliveries"]}
+    assert len({d["anchorTx"] for d in claims.values()}) == 1, claims  # one transaction for the pass, not per email
     registry = driver.contract(REGISTRY)
     for message in messages:
         anchor = driver.verify_email(message)
@@ -174,8 +177,11 @@ def test_a_campaign_is_anchored_and_confirmed_from_the_delivered_emails(stack: A
         assert anchor.verification_hash == recompute_hash(message) == claims[email_id]["verificationHash"]
         assert anchor.confirmation.tx_hash == claims[email_id]["anchorTx"]
         assert anchor.confirmation.confirmations >= 1
-        block, timestamp, campaign_id = registry.functions.anchoredAt(bytes.fromhex(anchor.verification_hash)).call()
-        assert (block, campaign_id) == (anchor.confirmation.block, campaign["id"]) and timestamp > 0
+        block, timestamp = registry.functions.anchoredAt(bytes.fromhex(anchor.verification_hash)).call()
+        assert (block, anchor.campaign_id) == (anchor.confirmation.block, campaign["id"]) and timestamp > 0
+        assert registry.functions.anchorOf(bytes.fromhex(anchor.verification_hash)).call() == (
+            block, timestamp, anchor.anchorer
+        )
     records, bad = read_evidence(tmp_path)
     assert not bad
     by_kind = {(r.details["subject_kind"], r.details["subject"]): r for r in records}
@@ -185,6 +191,24 @@ def test_a_campaign_is_anchored_and_confirmed_from_the_delivered_emails(stack: A
     assert record.details["explorer_url"] == EXPLORER.replace("{tx}", record.details["tx_hash"])
     assert record.details["block"] >= 1 and record.details["confirmations"] >= 1
     assert {("email", d["emailId"]) for d in campaign["deliveries"]} <= by_kind.keys()
+
+
+def test_a_batch_resent_after_a_crash_keeps_each_first_anchor(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in stack.stack.service_env("conduit").items():
+        monkeypatch.setenv(name, value)
+    anchor = ChainAnchor(ServiceConfig.from_env("conduit"), contracts_of(stack)[REGISTRY])
+
+    def request(tag: str) -> AnchorRequest:
+        return AnchorRequest(f"resend-{tag}", "resend-campaign", "0x" + secrets.token_hex(32), f"<{tag}@test>")
+
+    first, second, fresh = request("a"), request("b"), request("c")
+    earlier = anchor([first, second])
+    assert earlier[first.email_id] == earlier[second.email_id]  # one transaction
+    again = anchor([second, fresh])  # `second` was anchored before the "crash"
+    assert again[second.email_id] == earlier[second.email_id]
+    assert again[fresh.email_id] not in (None, earlier[second.email_id])
+    stored = driver_for(stack).anchors_of([second.verification_hash.removeprefix("0x")])
+    assert stored[second.verification_hash.removeprefix("0x")].confirmation.tx_hash == earlier[second.email_id]
 
 
 def test_a_single_email_send_is_anchored(stack: Any) -> None:

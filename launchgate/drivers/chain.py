@@ -470,7 +470,8 @@ class ChainDriver:
 
     # -- email anchors -------------------------------------------------------------------------------------
     def anchors_of(self, hashes: Iterable[str]) -> dict[str, EmailAnchor | None]:
-        """What the registry holds for each hash (state and event), each anchoring transaction confirmed."""
+        """What the registry holds for each hash, each anchoring transaction confirmed: block and anchorer from its
+        state, campaign and email ids from the EmailAnchored event of that block."""
         registry = self.contract(REGISTRY)
         wanted = [h.removeprefix("0x").lower() for h in hashes]
         if not wanted:
@@ -484,7 +485,7 @@ class ChainDriver:
         receipts = self._receipts({log_["transactionHash"] for log_ in logs.values()})
         latest = self.w3.eth.block_number
         for h, state in zip(wanted, states, strict=True):
-            block, _timestamp, campaign_id, email_id, anchorer = state
+            block, _timestamp, anchorer = state
             if block == 0:
                 found[h] = None
                 continue
@@ -494,7 +495,7 @@ class ChainDriver:
                     f"hash {h} is anchored in registry {registry.address} at block {block}, but no EmailAnchored "
                     f"event of that block carries it"
                 )
-            tx = log_["transactionHash"]
+            tx, campaign_id, email_id = log_["transactionHash"], log_["campaignId"], log_["emailId"]
             confirmation = self._confirm_receipt(receipts.get(tx), tx, f"anchor of email {email_id}", latest)
             if confirmation.block != block:
                 raise ChainMismatch(

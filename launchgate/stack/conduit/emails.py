@@ -186,8 +186,8 @@ class EmailSender:
     def _anchor(self, mail: VerifiedMail) -> str | None:
         try:
             tx = self.workflow.anchor_delivery(
-                AnchorRequest(mail.email_id, None, mail.verification_hash, mail.message_id)
-            )
+                [AnchorRequest(mail.email_id, None, mail.verification_hash, mail.message_id)]
+            ).get(mail.email_id)
         except Exception:  # anchoring never undoes a delivery
             self.workflow.log.exception("anchoring email %s failed", mail.email_id)
             return None

@@ -62,8 +62,13 @@ class CampaignWorker:
                     log.exception("campaign worker pass failed; retrying with back-off")
                 else:
                     log.warning("campaign worker pass failed again (%s); next try in %.1f s", type(exc).__name__, wait)
-            self._wake.wait(wait)
+            due = self.workflow.unanchored.due_in()
+            self._wake.wait(wait if due is None else min(wait, due))
             self._wake.clear()
+        try:
+            self.workflow.flush_anchors(force=True)  # what this worker delivered is anchored before it stops
+        except Exception:
+            log.exception("anchoring the last deliveries on stop failed")
 
     def run_once(self) -> bool:
         """One pass over the pending work; True when it stopped on its time budget with work left, so that work
@@ -72,19 +77,22 @@ class CampaignWorker:
         deadline = time.monotonic() + PASS_BUDGET_S
         pending = wf.pending_work()
         self._idle_passes = 0 if pending else self._idle_passes + 1
-        for campaign_id, stage in pending:
-            if self._stop.is_set():
-                return False
-            if time.monotonic() > deadline:
-                return True
-            if not wf.is_due(campaign_id, stage):
-                continue
-            try:
-                self._step(campaign_id, stage)
-            except Exception:  # one broken campaign must not starve the others
-                delay = wf.defer(campaign_id)
-                wf.log.exception("campaign %s: step %s failed; retrying in %.1f s", campaign_id, stage, delay)
-        return False
+        try:
+            for campaign_id, stage in pending:
+                if self._stop.is_set():
+                    return False
+                if time.monotonic() > deadline:
+                    return True
+                if not wf.is_due(campaign_id, stage):
+                    continue
+                try:
+                    self._step(campaign_id, stage)
+                except Exception:  # one broken campaign must not starve the others
+                    delay = wf.defer(campaign_id)
+                    wf.log.exception("campaign %s: step %s failed; retrying in %.1f s", campaign_id, stage, delay)
+            return False
+        finally:
+            wf.flush_anchors()  # if due: one chain transaction for many deliveries, not one per email
 
     def _pause(self) -> float:
         """Until the next pass: the poll interval, doubling with each pass in a row that found nothing pending."""

@@ -31,7 +31,7 @@ from launchgate.stack.conduit.agents import (
     approve_all,
     review_campaign,
 )
-from launchgate.stack.conduit.anchoring import AnchorHook, AnchorRequest, no_anchor
+from launchgate.stack.conduit.anchoring import AnchorHook, AnchorRequest, PendingAnchors, no_anchor
 from launchgate.stack.conduit.governance import (
     SERVICE_CALLER,
     GovernanceClient,
@@ -140,6 +140,10 @@ class Workflow:
         self.smtp_host, self.smtp_port = "127.0.0.1", config.ports.smtp
         # The app installs the chain anchor (anchoring.make_anchor_hook); tests may replace it.
         self.anchor_delivery: AnchorHook = no_anchor
+        # Delivered and not yet anchored, and the campaigns to finish once theirs are (flush_anchors). The worker's
+        # thread alone touches them.
+        self.unanchored = PendingAnchors()
+        self._finishing: dict[str, int] = {}
         self.lock = threading.RLock()
         # When a campaign's next network step is due (monotonic), for polling and retry back-off.
         self._due: dict[str, float] = {}
@@ -582,9 +586,14 @@ class Workflow:
                 self._mark_delivered(row.id)
                 self._mail_failures = 0
                 sent += 1
-                self._anchor(mail)
+                self.unanchored.add(
+                    AnchorRequest(mail.email_id, mail.campaign_id, mail.verification_hash, mail.message_id)
+                )
         self._recovered(campaign_id)
-        self._finish_if_done(campaign_id, len(recipients))
+        if self.unanchored.holds(campaign_id):
+            self._finishing[campaign_id] = len(recipients)
+        else:
+            self._finish_if_done(campaign_id, len(recipients))
 
     def _mail_for(
         self,
@@ -672,19 +681,25 @@ class Workflow:
             if d is not None:
                 d.status, d.delivered_at, d.last_error = "delivered", now(), None
 
-    def _anchor(self, mail: VerifiedMail) -> None:
-        try:
-            tx = self.anchor_delivery(
-                AnchorRequest(mail.email_id, mail.campaign_id, mail.verification_hash, mail.message_id)
-            )
-        except Exception:  # anchoring must never undo a delivery; anchorTx stays null, which the harness reports
-            self.log.exception("anchoring email %s failed", mail.email_id)
+    def flush_anchors(self, force: bool = False) -> None:
+        """Anchors the delivered emails together once they are due (the worker calls this after each pass, and
+        with force when it stops), then finishes the campaigns they ended: a campaign completes with its anchors
+        recorded."""
+        requests = self.unanchored.take(force)
+        if not requests:
             return
-        if tx:
+        anchored: dict[str, str] = {}
+        try:
+            anchored = self.anchor_delivery(requests)
+        except Exception:  # anchoring must never undo a delivery; anchorTx stays null, which the harness reports
+            self.log.exception("anchoring %d delivered email(s) failed", len(requests))
+        if anchored:
             with self.db.session() as s:
-                d = s.get(Delivery, mail.email_id)
-                if d is not None:
-                    d.anchor_tx = tx
+                for d in s.scalars(select(Delivery).where(Delivery.id.in_(list(anchored)))):
+                    d.anchor_tx = anchored[d.id]
+        finishing, self._finishing = self._finishing, {}
+        for campaign_id, expected in finishing.items():
+            self._finish_if_done(campaign_id, expected)
 
     def _finish_if_done(self, campaign_id: str, expected: int) -> None:
         with self.lock, self.db.session() as s:
