@@ -5,8 +5,8 @@ and gates it N times as a staging deployment is gated: through fixtures/targets/
 the credentials `launchgate stack credentials` exports. Then stops the stack. Prints, per run, how long it waited
 for the previous run's campaigns to settle (each onboarding rehearsal leaves 1,000 first campaigns delivering and
 anchoring on chain; `--back-to-back` does not wait), its wall time, the chain's height after it, the slowest
-scenarios' times, and whether every criterion's verdict equals the first run's; at the end, the scenarios and the target's routes
-whose time grew most.
+scenarios' times, and whether every criterion's verdict equals the first run's; at the end, the scenarios and the
+target's routes whose time grew most.
 Goal (issue 14): the tenth run within 20% of the first, and the same verdicts throughout.
 
     .venv/bin/python bench/bench_repeat_runs.py [--runs 10]
