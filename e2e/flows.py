@@ -219,8 +219,9 @@ def confirm_on_chain(flow: FlowRecorder, env: E2ETarget, result: CampaignFlowRes
         f"only {campaign_ok.recomputed} of {len(result.recipients)} anchors were checked against delivered emails"
     )
     first = result.deliveries[0]
-    page.get_by_role("table", name="Deliveries").get_by_role("link", name=f"Transaction {tx_from_href(first.tx_href)}"
-                                                              ).click()
+    # The link in this recipient's row: the emails of one delivery pass share their anchoring transaction.
+    row = page.get_by_role("table", name="Deliveries").get_by_role("row", name=first.recipient)
+    row.get_by_role("link", name=f"Transaction {tx_from_href(first.tx_href)}").click()
     explorer = TransactionPage(page, env.console_url)
     expect(explorer.heading, f"explorer page for {first.recipient}'s anchor").to_have_text(re.compile("^Transaction"))
     assert explorer.state == "success", f"the explorer says the anchor transaction is {explorer.state}"

@@ -1,11 +1,11 @@
 """Anchoring delivered emails on chain: EmailVerificationRegistry.anchorMany, one transaction per batch of emails.
 
 The campaign worker holds the emails it delivers for up to ANCHOR_WINDOW_S (PendingAnchors) and anchors them
-together (`Workflow.flush_anchors`): a chain's cost per transaction grows with its length, and one transaction per
-email made a long-lived deployment's chain, and every later write to it, grow with each run (1,000 onboarded users
-each sending a first campaign were 1,000 blocks). A single email sent through the API is a batch of one. The
-returned transaction hash is stored as each delivery's anchorTx. An exception is logged and leaves anchorTx null,
-so anchoring can never block or undo a delivery.
+together (`Workflow.flush_anchors`): one transaction and one block for many emails, where one each made 1,000
+blocks of a gate run's 1,000 onboarded users and their first campaigns. (What kept a long-lived chain's writes
+growing was the state each anchor held: the registry now keeps one storage slot per email.) A single email sent
+through the API is a batch of one. The returned transaction hash is stored as each delivery's anchorTx. An
+exception is logged and leaves anchorTx null, so anchoring can never block or undo a delivery.
 
 The hash anchored is the email's 371OS verification hash (launchgate/stack/kit/hashing.py), the one its X-371OS headers
 let any holder of the email recompute. The `skip-anchor` fault returns plausible transaction hashes and
@@ -44,7 +44,7 @@ class AnchorRequest:
 
 
 class PendingAnchors:
-    """Delivered emails not yet anchored. Due when the oldest has waited ANCHOR_WINDOW_S or MAX_BATCH wait."""
+    """Delivered emails not yet anchored. Due when the oldest has waited ANCHOR_WINDOW_S or MAX_BATCH are waiting."""
 
     def __init__(self, window: float = ANCHOR_WINDOW_S) -> None:
         self.window = window
