@@ -39,5 +39,5 @@ bench: bootstrap
 
 clean:
 	@-$(VENV)/launchgate stack down 2>/dev/null
-	@-$(VENV)/python -m launchgate.provision.engine stop 2>/dev/null
+	@-$(VENV)/python -m reference371os.provision.engine stop 2>/dev/null
 	rm -rf .launchgate reports/*/ reports/latest .coverage .coverage.*

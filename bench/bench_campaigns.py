@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from launchgate.soak.loadgen import LoadGenerator  # noqa: E402
 from launchgate.soak.target import LOAD_STACK_ENV, load_auth, load_plan, shift_ports  # noqa: E402
-from launchgate.stack.manager import Stack, StackOptions  # noqa: E402
 from launchgate.targets import load_target  # noqa: E402
+from reference371os.manager import Stack, StackOptions  # noqa: E402
 
 PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "30640"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))

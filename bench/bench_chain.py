@@ -29,10 +29,10 @@ from launchgate.drivers.chain import ChainDriver  # noqa: E402
 from launchgate.drivers.governance import GovernanceDriver, proposal_body  # noqa: E402
 from launchgate.drivers.http import ApiClient  # noqa: E402
 from launchgate.drivers.mail import MailSink  # noqa: E402
-from launchgate.stack.chain_setup import load_deployment  # noqa: E402
-from launchgate.stack.kit.auth import issue_token  # noqa: E402
-from launchgate.stack.manager import Stack, StackOptions  # noqa: E402
 from launchgate.targets import Chain  # noqa: E402
+from reference371os.chain_setup import load_deployment  # noqa: E402
+from reference371os.kit.auth import issue_token  # noqa: E402
+from reference371os.manager import Stack, StackOptions  # noqa: E402
 
 PORT_BASE = int(os.environ.get("LAUNCHGATE_BENCH_PORT_BASE", "27400"))
 CAMPAIGNS = 20

@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from launchgate.stack.launch_socket import LAUNCH_SERVER_ENV  # noqa: E402
-from launchgate.stack.manager import Stack, StackOptions, sut_environ  # noqa: E402
 from launchgate.waiting import wait_for  # noqa: E402
+from reference371os.launch_socket import LAUNCH_SERVER_ENV  # noqa: E402
+from reference371os.manager import Stack, StackOptions, sut_environ  # noqa: E402
 
 PORT_BASE = 29600
 
@@ -50,7 +50,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lg-bench-launcher-") as tmp:
         root = Path(tmp)
         socket_path = root / "launcher.sock"
-        server = subprocess.Popen([sys.executable, "-m", "launchgate.stack.launcher", "--serve", str(socket_path)],
+        server = subprocess.Popen([sys.executable, "-m", "reference371os.launcher", "--serve", str(socket_path)],
                                   env=sut_environ(), stdout=subprocess.DEVNULL)
         try:
             wait_for(socket_path.exists, timeout=60, what="the warm launcher to listen")

@@ -2,7 +2,7 @@
 
 Each round brings up a full stack with PostgreSQL and Prometheus (`Stack.up()` returns once every process
 answers), then takes it down. The containers rounds use images already present (run
-`python -m launchgate.provision.images` first; this bench does not count image builds). A Docker engine is
+`python -m reference371os.provision.images` first; this bench does not count image builds). A Docker engine is
 found, or this checkout's own is started for the bench and stopped after it.
 
     .venv/bin/python bench/bench_provision.py [--rounds 3]
@@ -24,10 +24,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from launchgate.provision.engine import Engine, find_engine  # noqa: E402
-from launchgate.stack.layout import SERVICE_NAMES  # noqa: E402
-from launchgate.stack.manager import Stack, StackOptions  # noqa: E402
-from launchgate.stack.procs import StackError, port_in_use  # noqa: E402
+from reference371os.layout import SERVICE_NAMES  # noqa: E402
+from reference371os.manager import Stack, StackOptions  # noqa: E402
+from reference371os.procs import StackError, port_in_use  # noqa: E402
+from reference371os.provision.engine import Engine, find_engine  # noqa: E402
 
 
 def free_port_base(start: int = 29500, stop: int = 32700) -> int:

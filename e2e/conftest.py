@@ -8,10 +8,8 @@ failure its traces and videos, as attachments relative to that directory.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import os
-import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,11 +24,9 @@ from e2e.recorder import FlowRecorder
 from e2e.target import E2ETarget, ensure_reachable, for_running_stack
 from launchgate.drivers.errors import DriverError
 from launchgate.gates.evidence import EvidenceWriter
-from launchgate.stack.layout import PORT_SPAN
-from launchgate.stack.manager import Stack, StackOptions
-from launchgate.stack.procs import StackError, port_in_use
+from launchgate.procs import StackError, port_in_use
+from launchgate.reference import PORT_SPAN, ReferenceStack
 from launchgate.targets import TargetError, load_target
-from tests.conftest import RunningStack
 
 # Decided before Playwright starts: it reads the browser registry path from the environment.
 BROWSER: BrowserSetup = prepare()
@@ -52,10 +48,10 @@ def e2e_port_base() -> int:
     raise StackError(f"no free block of {PORT_SPAN} ports from {_E2E_BASE} up: set LAUNCHGATE_E2E_PORT_BASE")
 
 
-def start_e2e_stack(state_dir: Path, **options: Any) -> RunningStack:
-    stack = Stack(state_dir, StackOptions(port_base=e2e_port_base(), **options))
-    stack.up()
-    return RunningStack(stack)
+def start_e2e_stack(state_dir: Path) -> ReferenceStack:
+    stack = ReferenceStack(state_dir)
+    stack.up(port_base=e2e_port_base())
+    return stack
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -166,12 +162,8 @@ def faulted_target(request: pytest.FixtureRequest, e2e_target: E2ETarget) -> E2E
     faults, services = sorted(marker.args[0]), list(marker.kwargs["services"])
     if e2e_target.stack is None:
         pytest.skip("inconclusive: fault switches exist only on the reference stack this run starts")
-    stack: Stack = e2e_target.stack.stack
-    if sorted(stack.options.faults) != faults:
-        stack.options = dataclasses.replace(stack.options, faults=faults)
-        for name in services:
-            stack.kill(name, signal.SIGTERM)
-            stack.start_service(name)  # returns once its /health answers
+    if sorted(e2e_target.stack.faults) != faults:  # restarted by the reference, which returns once /health answers
+        e2e_target.stack.restart(services, faults=faults, term=True)
     ensure_reachable(e2e_target.target)
     return e2e_target
 

@@ -182,7 +182,7 @@ def govern(flow: FlowRecorder, env: E2ETarget, campaign: CampaignPage, result: C
 def confirm_on_chain(flow: FlowRecorder, env: E2ETarget, result: CampaignFlowResult) -> dict[str, Any]:
     """The page's transaction links are the API's anchors; the chain driver confirms those anchors against
     the delivered emails, and the proposal's record, votes, tally and decision; an anchor link opens."""
-    stack_dir = env.stack.stack.state_dir if env.stack is not None else None
+    stack_dir = env.stack.state_dir if env.stack is not None else None
     try:
         driver = chain_driver(env.target, flow.run_dir, stack_dir)
     except ChainCheckUnavailable as exc:  # no chain driver or no chain: no data, never a pass

@@ -10,7 +10,6 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -18,6 +17,7 @@ from launchgate.bdd.session import ROLE_EMAILS, check_reachable
 from launchgate.drivers.errors import DriverError, UnreachableError
 from launchgate.drivers.http import ApiClient
 from launchgate.drivers.mail import MailSink
+from launchgate.reference import ReferenceStack
 from launchgate.targets import Target, shift_ports
 
 CONSOLE_PATH = "/console/login"
@@ -26,7 +26,7 @@ CONSOLE_PATH = "/console/login"
 @dataclass
 class E2ETarget:
     target: Target  # where things are for this run (the reference profile moved to its stack's ports)
-    stack: Any | None = None  # tests.conftest.RunningStack when the run started it
+    stack: ReferenceStack | None = None  # when the run started it
     profile: Target | None = None  # the profile as written, before any move
 
     @property
@@ -69,13 +69,12 @@ class E2ETarget:
 
     def stop(self) -> None:
         if self.stack is not None:
-            self.stack.close()
-            self.stack.stack.down()
+            self.stack.down()
 
 
-def for_running_stack(target: Target, stack: Any) -> E2ETarget:
+def for_running_stack(target: Target, stack: ReferenceStack) -> E2ETarget:
     """The reference profile moved to the ports of a stack this run started."""
-    moved = shift_ports(target, stack.stack.options.port_base)
+    moved = shift_ports(target, stack.port_base)
     explorer = moved.chain.explorer_tx_url if moved.chain else ""
     if moved.chain and explorer:
         # The explorer page lives on the gateway, which moved with the rest.

@@ -39,7 +39,7 @@ def test_a_proposal_is_created_voted_and_approved(make_flow: FlowFactory, e2e_ta
     with flow.step("the chain holds the proposal, its votes, tally and decision"):
         try:
             driver = chain_driver(e2e_target.target, flow.run_dir,
-                                  e2e_target.stack.stack.state_dir if e2e_target.stack else None)
+                                  e2e_target.stack.state_dir if e2e_target.stack else None)
         except ChainCheckUnavailable as exc:
             pytest.skip(f"inconclusive: {exc}")
         admin = e2e_target.api("admin")

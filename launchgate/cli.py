@@ -10,32 +10,29 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from launchgate import signals
+from launchgate import paths, reference, signals
 from launchgate.coverage_import import register as register_coverage
 from launchgate.drivers.chain import ChainConfigError
 from launchgate.drivers.chain import register as register_chain
 from launchgate.drivers.contract import ContractDocError, load_contract
 from launchgate.envcheck import register as register_check_env
+from launchgate.faultmatrix import TRIPS
 from launchgate.gates.feedback_import import FeedbackFileError, feedback_command
 from launchgate.gates.loader import GatesConfigError, check_gate_names, load_gates
 from launchgate.leftovers import refuse_leftover_stack
+from launchgate.procs import StackError
 from launchgate.profile_check import answered_problems, local_problems
 from launchgate.report.build import ReportError, report_command
-from launchgate.runner import PROJECT_ROOT, RunError, new_run_dir, run_features
+from launchgate.runner import RunError, new_run_dir, run_features
 from launchgate.soak.cli import register as register_soak
 from launchgate.soak.errors import SoakError
 from launchgate.soak.run import RUN_FILE as SOAK_RUN_FILE
 from launchgate.soak.store import DB_NAME as SOAK_DB
-from launchgate.stack.faults import FAULTS, UnknownFaultError, parse_faults
-from launchgate.stack.layout import DEFAULT_PORT_BASE
-from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
-from launchgate.stack.ops_cli import register as register_stack_ops
-from launchgate.stack.procs import StackError
 from launchgate.targets import Target, TargetError, load_target
 from launchgate.uat import register as register_uat
 
 EXIT_USAGE = 2
-GATES_FILE = PROJECT_ROOT / "gates.yaml"
+GATES_FILE = paths.GATES_FILE
 EXIT_ZERO_HELP = ("exit 0 once the report is written, whatever the verdict (what `make report` uses); without it: "
                   "0 every gate passes, 1 one fails, 3 one is inconclusive, for CI. Bad input still exits 2")
 
@@ -44,77 +41,9 @@ class UsageError(Exception):
     """Bad input from the user: one line on stderr, exit 2."""
 
 
-def _stack(args: argparse.Namespace, options: StackOptions | None = None) -> Stack:
-    return Stack(Path(args.state_dir), options)
-
-
-def cmd_stack_up(args: argparse.Namespace) -> int:
-    options = StackOptions(
-        port_base=args.port_base,
-        database=args.db,
-        faults=sorted(parse_faults(args.faults)),
-        node_env=args.node_env,
-        log_level=args.log_level.upper(),
-        provision=args.provision,
-        images=_images(args.image),
-        prometheus=not args.no_prometheus,
-        scrape_interval=args.scrape_interval,
-    )
-    stack = _stack(args, options)
-    try:
-        stack.up()
-    finally:
-        for note in stack.notes:
-            print(f"launchgate: {note}", file=sys.stderr)
-    print(f"reference 371OS is up (state {stack.state_dir})")
-    for row in stack.status():
-        print(f"  {row['name']:<11} pid {row['pid']!s:<8} 127.0.0.1:{row['port']:<6} {row['state']}{_container(row)}")
-    print(f"gateway: {stack.url('gateway')}   secrets: {stack.secrets_file} (mode 0600)")
-    return 0
-
-
-def _container(row: dict[str, object]) -> str:
-    return f"  (container {row['container']})" if row.get("container") else ""
-
-
-def _images(pairs: list[str]) -> dict[str, str]:
-    images = {}
-    for pair in pairs:
-        name, sep, ref = pair.partition("=")
-        if not sep or not ref or name not in ("postgres", "anvil", "prometheus"):
-            raise UsageError(f"--image takes NAME=REF with NAME one of postgres, anvil, prometheus; found {pair!r}")
-        images[name] = ref
-    return images
-
-
-def cmd_stack_down(args: argparse.Namespace) -> int:
-    stack = _stack(args)
-    stopped = stack.down()
-    print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
-    for note in stack.notes:
-        print(f"launchgate: {note}", file=sys.stderr)
-    return EXIT_USAGE if stack.notes else 0
-
-
-def cmd_stack_status(args: argparse.Namespace) -> int:
-    rows = _stack(args).status()
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        for row in rows:
-            print(f"{row['name']:<11} pid {row['pid']!s:<8} 127.0.0.1:{row['port']:<6} {row['state']}{_container(row)}")
-    return 0 if all(r["state"] != "stopped" for r in rows) else 3
-
-
-def cmd_stack_logs(args: argparse.Namespace) -> int:
-    stack = _stack(args)
-    names = [args.name] if args.name else stack.process_names()
-    for name in names:
-        path = stack.log_path(name)
-        print(f"==> {name} ({path}) <==")
-        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
-        print("\n".join(lines[-args.lines :]))
-    return 0
+def cmd_stack(args: argparse.Namespace) -> int:
+    """`launchgate stack ARGS` is `reference371os ARGS`: the reference's own command line, as a process."""
+    return reference.passthrough(args.args)
 
 
 def _check_profile(target: Target, name: str) -> None:
@@ -135,8 +64,16 @@ def _check_profile(target: Target, name: str) -> None:
         raise UsageError(f"{target.path}: {problems[0]}{more}")
 
 
+def _faults(text: str) -> list[str]:
+    names = sorted({p.strip() for p in text.split(",") if p.strip()})
+    unknown = [n for n in names if n not in TRIPS]
+    if unknown:
+        raise UsageError(f"--faults: unknown fault switch {', '.join(unknown)}; known: {', '.join(sorted(TRIPS))}")
+    return names
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    faults = sorted(parse_faults(args.faults))
+    faults = _faults(args.faults)
     if faults:
         os.environ["LAUNCHGATE_FAULTS"] = ",".join(faults)
     gates = _gate_list(args.gates)
@@ -160,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"launchgate: running the gate suite against {target.name} into {run_dir}")
     # pytest runs from the project root: a profile given by its path travels as an absolute one.
     target_arg = str(target.path.resolve()) if args.target.endswith(".toml") else args.target
-    run_features(target_arg, run_dir, args.port_base, extra, features_dir)
+    run_features(target_arg, run_dir, args.port_base, extra, features_dir, Path(args.gates_file))
     return report_command(run_dir, Path(args.gates_file), gates, exit_zero=args.exit_zero)
 
 
@@ -212,8 +149,11 @@ def _gate_list(text: str | None) -> list[str] | None:
 
 
 def cmd_faults(_args: argparse.Namespace) -> int:
-    for fault in FAULTS.values():
-        print(f"{fault.name:<20} {fault.criterion:<26} {fault.effect}")
+    """The reference's fault switches (their effects from `reference371os faults`), each with the criterion the
+    harness expects it to fail."""
+    effects: dict[str, str] = json.loads(reference.command(["faults", "--json"])) if reference.installed() else {}
+    for name, trip in TRIPS.items():
+        print(f"{name:<20} {trip.criterion:<26} {effects.get(name, '')}".rstrip())
     return 0
 
 
@@ -221,35 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="launchgate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    stack = sub.add_parser("stack", help="run the reference 371OS (the embedded default target)")
-    stack_sub = stack.add_subparsers(dest="stack_command", required=True)
-
-    def with_state(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), help="where PIDs, logs and data live")
-        return p
-
-    up = with_state(stack_sub.add_parser("up", help="start every service, anvil and the mail sink"))
-    up.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE)
-    up.add_argument("--db", default="sqlite", help="sqlite (default), postgres (started here), or a URL")
-    up.add_argument("--faults", default="", help="comma-separated fault switches (see `launchgate faults`)")
-    up.add_argument("--node-env", default="development")
-    up.add_argument("--log-level", default="INFO")
-    up.add_argument("--provision", choices=["local", "containers"], default="local",
-                    help="dependencies (anvil, PostgreSQL, Prometheus) as local processes or as containers")
-    up.add_argument("--image", action="append", default=[], metavar="NAME=REF",
-                    help="containers: the image for postgres, anvil or prometheus (repeatable)")
-    up.add_argument("--no-prometheus", action="store_true", help="do not start Prometheus")
-    up.add_argument("--scrape-interval", type=float, default=5.0, help="Prometheus scrape interval, seconds")
-    up.set_defaults(func=cmd_stack_up)
-    with_state(stack_sub.add_parser("down", help="stop every process by PID")).set_defaults(func=cmd_stack_down)
-    status = with_state(stack_sub.add_parser("status", help="PIDs, ports and health"))
-    status.add_argument("--json", action="store_true")
-    status.set_defaults(func=cmd_stack_status)
-    logs = with_state(stack_sub.add_parser("logs", help="the last lines of each process's log"))
-    logs.add_argument("name", nargs="?")
-    logs.add_argument("-n", "--lines", type=int, default=40)
-    logs.set_defaults(func=cmd_stack_logs)
-    register_stack_ops(stack_sub, with_state)  # snapshot, restore, deploy, switch, canary, rollback, slots
+    stack = sub.add_parser("stack", help="the reference 371OS's own command line (`reference371os --help`)",
+                           description="`launchgate stack ARGS` runs `reference371os ARGS`: up, down, status, logs, "
+                           "snapshot, restore, deploy, switch, canary, rollback, restart, credentials, ...")
+    stack.add_argument("args", nargs=argparse.REMAINDER, help="the reference371os command and its options")
+    stack.set_defaults(func=cmd_stack)
 
     run = sub.add_parser("run", help="the main job: run the gate suite against a target and score it")
     run.add_argument("--target", default=os.environ.get("LAUNCHGATE_TARGET", "reference"),
@@ -308,7 +224,7 @@ def _main(argv: list[str] | None) -> int:
         args = build_parser().parse_args(argv)
         func: Callable[[argparse.Namespace], int] = args.func
         return func(args)
-    except (StackError, UsageError, UnknownFaultError, TargetError, RunError, GatesConfigError, ReportError,
+    except (StackError, UsageError, TargetError, RunError, GatesConfigError, ReportError,
             SoakError, FeedbackFileError, ChainConfigError) as exc:
         print(f"launchgate: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import os
 import re
 import shutil
 import sys
@@ -17,18 +18,17 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from launchgate.profile_check import profile_problems
-from launchgate.provision.prometheus import prometheus_binary, promtool_binary
-from launchgate.stack.tools import PROJECT_ROOT, anvil_binary, postgres_bindir
+from launchgate.runner import PROJECT_ROOT
 from launchgate.targets import Target, TargetError, available_targets, load_target
-
-if TYPE_CHECKING:
-    from launchgate.provision.engine import EngineProbe
 
 EXIT_OK, EXIT_MISSING, EXIT_USAGE = 0, 1, 2
 APT = "apt-get install -y"
+# Where `make bootstrap` puts what the machine lacks. The doctor looks the way the reference does (LAUNCHGATE_ANVIL,
+# LAUNCHGATE_PG_BINDIR, LAUNCHGATE_PROMETHEUS and LAUNCHGATE_PROMTOOL override), with code of its own.
+NPM_ANVIL = PROJECT_ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+ENGINE_SOCKET = PROJECT_ROOT / ".launchgate" / "docker" / "docker.sock"  # `python -m reference371os.provision.engine`
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,39 @@ def check_chromium() -> Finding:
                          f"{APT} chromium")
 
 
+def _binary(env: str, name: str, shipped: Path | None = None) -> Path | None:
+    override = os.environ.get(env)
+    if override:
+        return Path(override) if Path(override).exists() else None
+    if shipped is not None and shipped.exists():
+        return shipped
+    found = shutil.which(name)
+    return Path(found) if found else None
+
+
+def anvil_binary() -> Path | None:
+    return _binary("LAUNCHGATE_ANVIL", "anvil", NPM_ANVIL)
+
+
+def prometheus_binary() -> Path | None:
+    return _binary("LAUNCHGATE_PROMETHEUS", "prometheus")
+
+
+def promtool_binary() -> Path | None:
+    return _binary("LAUNCHGATE_PROMTOOL", "promtool")
+
+
+def postgres_bindir() -> Path | None:
+    """Debian keeps initdb and pg_ctl out of PATH, under /usr/lib/postgresql/<major>/bin."""
+    if os.environ.get("LAUNCHGATE_PG_BINDIR"):
+        return Path(os.environ["LAUNCHGATE_PG_BINDIR"])
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
+    if candidates:
+        return candidates[-1].parent
+    found = shutil.which("pg_ctl")
+    return Path(found).parent if found else None
+
+
 def check_anvil() -> Finding:
     return _path_finding("anvil", "anvil (local Ethereum node)", anvil_binary(),
                          f"npm ci   (in {PROJECT_ROOT}; installs @foundry-rs/anvil)")
@@ -111,17 +144,40 @@ def check_promtool() -> Finding:
     return _path_finding("promtool", "promtool (rule checks)", promtool_binary(), f"{APT} prometheus")
 
 
-def find_engine() -> EngineProbe:
-    from launchgate.provision.engine import find_engine as find  # the docker SDK only when it is asked about
+@dataclass(frozen=True)
+class EngineProbe:
+    host: str  # a DOCKER_HOST value
+    ok: bool
+    reason: str  # why not, when not ok; the server version when ok
 
-    return find()
+
+def find_engine() -> EngineProbe:
+    """The first Docker engine that answers: DOCKER_HOST alone when it is set, else this checkout's own engine,
+    then docker's default socket; else a probe whose reason lists every place tried."""
+    import docker  # the docker SDK only when it is asked about
+    from docker.errors import DockerException
+
+    hosts = [os.environ["DOCKER_HOST"]] if os.environ.get("DOCKER_HOST") else [
+        *([f"unix://{ENGINE_SOCKET}"] if ENGINE_SOCKET.exists() else []), "unix:///var/run/docker.sock"]
+    tried = []
+    for host in hosts:
+        try:
+            client = docker.DockerClient(base_url=host, timeout=3)
+            try:
+                client.ping()
+                return EngineProbe(host, True, str(client.version().get("Version", "?")))
+            finally:
+                client.close()
+        except (DockerException, OSError) as exc:
+            tried.append(f"{host}: {(str(exc).splitlines() or [type(exc).__name__])[0]}")
+    return EngineProbe("", False, "; ".join(tried))
 
 
 def check_docker() -> Finding:
     engine = find_engine()
     if engine.ok:
         return Finding("docker", "Docker engine", True, f"{engine.host} (engine {engine.reason})", "")
-    start = f"{sys.executable} -m launchgate.provision.engine start"
+    start = f"{sys.executable} -m reference371os.provision.engine start"
     install = start if shutil.which("dockerd") else f"{APT} docker.io && {start}"
     return Finding("docker", "Docker engine", False, f"none answers: {engine.reason}", install)
 

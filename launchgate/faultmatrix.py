@@ -15,8 +15,53 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
+from launchgate import paths
 from launchgate.gates.evidence import read_evidence
 from launchgate.runner import PROJECT_ROOT
+
+
+@dataclass(frozen=True)
+class Trip:
+    """The criterion a fault switch of the reference must fail, and those it necessarily takes down as well (they
+    fail, or are left without data): a stack that keeps nothing on disk has nothing to restore from a snapshot and
+    nothing encrypted at rest to inspect."""
+
+    criterion: str
+    also: tuple[str, ...] = ()
+
+
+# Every fault switch of the reference 371OS (`reference371os faults`) and what must catch it. The reference knows
+# its switches by name only: this is the harness's knowledge, from the framework's criteria.
+TRIPS: dict[str, Trip] = {
+    "state-loss": Trip(
+        "data.persistence", also=("data.backup-recovery", "rollback.db-snapshot", "data.encryption-at-rest")
+    ),
+    "error-rate": Trip("alpha.stability"),
+    "latency-drift": Trip("alpha.stability"),
+    "memory-leak": Trip("alpha.stability"),
+    "open-route": Trip("security.access-control"),
+    "cross-tenant": Trip("security.access-control"),
+    "prod-testnet": Trip("env.separation"),
+    "prod-sandbox-keys": Trip("env.separation"),
+    "no-seed": Trip("seeding.initial-data"),
+    "lying-health": Trip("monitoring.health"),
+    "no-metrics": Trip("monitoring.metrics"),
+    "skip-anchor": Trip("chain.verification"),
+    "drop-email": Trip("core.campaign-delivery"),
+    "plaintext-keys": Trip("data.encryption-at-rest"),
+    "leak-secret": Trip("security.secrets"),
+    "dao-no-guards": Trip("core.dao-lifecycle"),
+    "unsigned-votes": Trip("core.dao-lifecycle"),
+    "dao-bypass": Trip("core.e2e-data-flow"),
+    "social-unpublished": Trip("core.social-posting"),
+    "analytics-drift": Trip("beta.analytics"),
+    "agent-rules-ignored": Trip("core.agent-approvals"),
+    "broken-restore": Trip("rollback.db-snapshot"),
+    "partial-snapshot": Trip("data.backup-recovery"),
+    "canary-errors": Trip("rollback.canary"),
+    "blue-green-drop": Trip("rollback.blue-green"),
+}
+
 
 # Faults whose criterion comes from measurements rather than scenarios, and the test that proves them.
 CAUGHT_ELSEWHERE: dict[str, str] = {
@@ -36,7 +81,7 @@ class SuiteOutcome:
     log: str
 
 
-def affected_features(criteria: Iterable[str], features_dir: Path = PROJECT_ROOT / "features") -> list[str]:
+def affected_features(criteria: Iterable[str], features_dir: Path = paths.FEATURES) -> list[str]:
     """The pytest modules binding the feature files with a scenario tagged for any of `criteria`
     (features/x.feature is bound by features/test_x.py): what a fault's run needs to execute."""
     tags = {f"@criterion.{c}" for c in criteria}
@@ -85,7 +130,7 @@ def main_job_outcome(run_dir: Path) -> SuiteOutcome:
 def matrix_rows(
     outcomes: Iterable[SuiteOutcome], expected: dict[str, str], also: dict[str, tuple[str, ...]] | None = None
 ) -> list[dict[str, object]]:
-    """`also`: per fault, the criteria it necessarily takes down as well (faults.Fault.also), allowed to fail."""
+    """`also`: per fault, the criteria it necessarily takes down as well (Trip.also), allowed to fail."""
     rows = []
     for outcome in outcomes:
         want = expected.get(outcome.fault or "", "")

@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from launchgate import procs
+from launchgate.reference import DEFAULT_PORT_BASE, DEFAULT_STATE_DIR, PORT_SPAN, ReferenceStack
 from launchgate.runner import PROJECT_ROOT
 from launchgate.soak.run import RUN_FILE as SOAK_RUN_FILE
 from launchgate.soak.store import DB_NAME as SOAK_DB
-from launchgate.stack import procs
-from launchgate.stack.layout import DEFAULT_PORT_BASE, SERVICE_NAMES, Ports
-from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack
 from launchgate.targets import Target
 
 # Where pytest finds the stack `launchgate stack up` started (bdd/session.py managed_stack): it runs from here.
@@ -26,8 +25,7 @@ def refuse_leftover_stack(target: Target, port_base: int | None, reports_dir: Pa
     base = port_base or int(os.environ.get("LAUNCHGATE_PORT_BASE", DEFAULT_PORT_BASE))
     if _adoptable(base):
         return
-    ports = Ports(base)
-    busy = sorted(port for port in {*ports.all().values(), ports.prometheus} if procs.port_in_use(port))
+    busy = [port for port in range(base, base + PORT_SPAN) if procs.port_in_use(port)]
     if not busy:
         return
     shown = f"port {busy[0]} is" if len(busy) == 1 else f"ports {_ranges(busy)} are"
@@ -45,16 +43,15 @@ def refuse_leftover_stack(target: Target, port_base: int | None, reports_dir: Pa
 
 def _adoptable(base: int) -> bool:
     """The whole stack of `launchgate stack up` runs on these ports: the run uses it (and leaves it running)."""
-    stack = Stack(ADOPTABLE_STATE_DIR)
-    return stack.options.port_base == base and set(stack.running()) >= {"anvil", *SERVICE_NAMES}
+    stack = ReferenceStack(ADOPTABLE_STATE_DIR)
+    return stack.whole() and stack.port_base == base
 
 
-def _holder(base: int, state_dirs: list[Path]) -> Stack | None:
+def _holder(base: int, state_dirs: list[Path]) -> ReferenceStack | None:
     for state_dir in state_dirs:
-        if (state_dir / "stack.json").is_file():
-            stack = Stack(state_dir)
-            if stack.options.port_base == base and stack.running():
-                return stack
+        stack = ReferenceStack(state_dir)
+        if stack.published and stack.port_base == base and stack.running():
+            return stack
     return None
 
 

@@ -8,13 +8,15 @@ import os
 import re
 import shlex
 import shutil
+import sys
 from pathlib import Path
 
 import httpx
 
+from launchgate import paths
 from launchgate.targets import Target
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]  # hooks run from here (launchgate/bdd/means.py)
+PROJECT_ROOT = paths.ROOT  # hooks run from here (launchgate/bdd/means.py)
 TIMEOUT_S = 5.0
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
@@ -41,6 +43,13 @@ def answered_problems(target: Target) -> list[str]:
     return _refused_credentials(target) + _chain_problem(target)
 
 
+def _on_hook_path(program: str) -> bool:
+    """Found on the PATH a hook runs with: the harness's interpreter's directory first (drivers/hooks.py), where
+    `launchgate`, `python` and the programs installed beside them are."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return shutil.which(program, path=path) is not None
+
+
 def _hook_problem(name: str, command: str) -> str | None:
     try:
         words = shlex.split(command)
@@ -55,7 +64,7 @@ def _hook_problem(name: str, command: str) -> str | None:
             return f"[hooks] {name}: {program} does not exist (relative paths start at {PROJECT_ROOT})"
         if not os.access(path, os.X_OK):
             return f"[hooks] {name}: {program} is not executable: chmod +x {path}"
-    elif program and not shutil.which(program) and program not in ("python", "launchgate", "cd", "exec", "env"):
+    elif program and not _on_hook_path(program) and program not in ("python", "cd", "exec", "env"):
         return f"[hooks] {name}: no program {program!r} on PATH: install it or give its path"
     return None
 

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from launchgate import signals
+from launchgate import paths, signals
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = paths.ROOT  # the suite's root (launchgate/paths.py)
+GATES_FILE_ENV = "LAUNCHGATE_GATES_FILE"  # read by steps/common.py
 # How our bad-input lines reach pytest's output: `Exit: launchgate: …` (pytest.exit() before the tests, on stderr),
 # `!!! _pytest.outcomes.Exit: launchgate: … !!!` (during them), `launchgate: …` (undefined steps, at the end).
 EXIT_LINE = re.compile(r"(?:^|Exit: )launchgate: (.*?)[\s!]*$")
@@ -61,9 +62,11 @@ def features_args(features_dir: Path | None) -> list[str]:
 
 
 def run_features(
-    target: str, run_dir: Path, port_base: int | None, extra: list[str], features_dir: Path | None = None
+    target: str, run_dir: Path, port_base: int | None, extra: list[str], features_dir: Path | None = None,
+    gates_file: Path | None = None,
 ) -> int:
-    """pytest features/ in its own process (browser and load tools must not share it), logged to the run dir."""
+    """pytest features/ in its own process (browser and load tools must not share it), logged to the run dir.
+    `gates_file` reaches the steps (steps/common.py), which ask it how much is enough."""
     run_dir = run_dir.resolve()  # pytest runs from the project root
     args = [
         sys.executable, "-m", "pytest", *features_args(features_dir),
@@ -79,7 +82,9 @@ def run_features(
             # Tied to us: if launchgate dies, even by kill -9, pytest gets SIGTERM and its teardown stops the stack.
             with signals.deferred():  # a signal meanwhile waits until `proc` is known, to be forwarded to it
                 proc = subprocess.Popen(args, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                        text=True, env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                                          **({GATES_FILE_ENV: str(gates_file.resolve())}
+                                                             if gates_file else {})},
                                         preexec_fn=signals.die_with_parent())
             last = _relay(proc, out)
         except KeyboardInterrupt:

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from launchgate.stack.layout import PORT_SPAN
+from launchgate import paths
+from launchgate.reference import PORT_SPAN
 
-TARGETS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "targets"
+TARGETS_DIR = paths.TARGETS
 API_AREAS = ("email", "governance", "identity", "social", "feedback")
 SLI_MODES = ("beside", "instead")
 

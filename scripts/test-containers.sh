@@ -31,14 +31,14 @@ fi
 
 we_started=0
 stop_engine() {
-  if ((we_started)); then $VENV/python -m launchgate.provision.engine stop; fi
+  if ((we_started)); then $VENV/python -m reference371os.provision.engine stop; fi
 }
 trap stop_engine EXIT
 if [[ -z "${DOCKER_HOST:-}" ]]; then
   pidfile=.launchgate/docker/dockerd.pid
   already=0
   if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then already=1; fi
-  if out=$($VENV/python -m launchgate.provision.engine start 2>&1); then
+  if out=$($VENV/python -m reference371os.provision.engine start 2>&1); then
     export "${out?}"  # DOCKER_HOST=unix://...
     ((already)) || we_started=1
     echo "containers: dockerd up ($DOCKER_HOST) after $((SECONDS - started)) s"
@@ -50,7 +50,7 @@ fi
 
 if [[ -z "${LAUNCHGATE_NO_ENGINE:-}" ]]; then
   t0=$SECONDS
-  $VENV/coverage run -m launchgate.provision.images
+  $VENV/coverage run -m reference371os.provision.images
   echo "containers: images ready after $((SECONDS - t0)) s"
 fi
 t0=$SECONDS

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test job (the CI gate), on a 2-core host in eleven to twelve minutes (the goal is at most ten):
-# 1. ruff;
+# 1. ruff, and the import contracts of shared/ARCHITECTURE.md (import-linter, .importlinter);
 # 2. the main job, `launchgate run --target reference`: the whole gate suite (features/) on the reference target,
 #    whose 1,000-user onboarding rehearsal runs alone on the host; it is also the fault matrix's healthy run
 #    (LAUNCHGATE_MATRIX_HEALTHY_RUN);
@@ -40,6 +40,7 @@ phase() {  # phase NAME COMMAND...: runs and times it; a failure ends the job, w
 rm -f .coverage .coverage.*
 mkdir -p .launchgate
 phase "ruff" $VENV/ruff check .
+phase "import contracts (.importlinter)" $VENV/lint-imports --no-cache
 
 # The two gate runs below overlap only outside their 1,000-user onboarding rehearsals, each of which needs the
 # whole host: the second starts once the first has onboarded its users, and tests/ once the second has.

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_bdd import given
 
+from launchgate import paths
 from launchgate.bdd.session import TargetSession
 from launchgate.gates.loader import load_gates
 from launchgate.gates.model import Criterion, GatesConfig
-from launchgate.runner import PROJECT_ROOT
-
-GATES_FILE = PROJECT_ROOT / "gates.yaml"
+from launchgate.runner import GATES_FILE_ENV
 
 
 @pytest.fixture
@@ -36,7 +37,8 @@ def target_is_reachable(target: TargetSession) -> None:
 
 @functools.cache
 def _gates() -> GatesConfig:
-    return load_gates(GATES_FILE)
+    """The run's gates file (`launchgate run --gates-file`, handed down through GATES_FILE_ENV), else gates.yaml."""
+    return load_gates(Path(os.environ.get(GATES_FILE_ENV) or paths.GATES_FILE))
 
 
 def gate_criterion(criterion_id: str) -> Criterion:

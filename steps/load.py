@@ -105,7 +105,7 @@ def onboard_users(target: TargetSession, context: dict[str, Any], request: pytes
     args = [sys.executable, "-m", "launchgate", "onboard", "--target", str(target.target.path),
             "--users", str(users), "--run-dir", str(run_dir), "--timeout", f"{ONBOARD_TIMEOUT_S}s"]
     if target.stack is not None:
-        args += ["--port-base", str(target.stack.options.port_base), "--stack-dir", str(target.stack.state_dir)]
+        args += ["--port-base", str(target.stack.port_base), "--stack-dir", str(target.stack.state_dir)]
     # Tied to this pytest: if it dies, even by kill -9, the onboarding gets SIGTERM and stops its Locust.
     proc = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=ONBOARD_TIMEOUT_S + 120,
                           env={**os.environ, "CI": "1"}, preexec_fn=die_with_parent())

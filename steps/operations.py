@@ -64,16 +64,11 @@ def _health_misses(name: str, url: str) -> list[str]:
 
 @when("the mail sink goes down")
 def mail_sink_down(target: TargetSession, request: pytest.FixtureRequest) -> None:
-    """The managed stack's sink is killed; an unmanaged target's [hooks] dependency_down takes `mail` down."""
-    stack = target.stack
-    if stack is not None:
-        stack.kill("sink")
-        back: Callable[[], object] = functools.partial(stack.start_service, "sink")
-    else:
-        hooks = require_hooks(target, "dependency_down", "dependency_up",
-                              why="the harness has no way to take the conduit's mail dependency down and back")
-        hooks.run("dependency_down", dependency="mail")
-        back = functools.partial(hooks.run, "dependency_up", dependency="mail")
+    """The profile's [hooks] dependency_down takes `mail` down (the reference's: its sink killed by PID)."""
+    hooks = require_hooks(target, "dependency_down", "dependency_up",
+                          why="the harness has no way to take the conduit's mail dependency down and back")
+    hooks.run("dependency_down", dependency="mail")
+    back: Callable[[], object] = functools.partial(hooks.run, "dependency_up", dependency="mail")
 
     def restore() -> None:  # the next scenario must find the target as this one found it
         back()
@@ -193,12 +188,8 @@ def _names(found: set[Any]) -> str:
 @given(parsers.parse("the {service} is killed and restarted"))
 @when(parsers.parse("the {service} is killed and restarted"))
 def hard_restart(target: TargetSession, service: str) -> None:
-    """Kill -9 and start again: the managed stack's process, or an unmanaged target's [hooks] restart."""
+    """Kill -9 and start again, through the profile's [hooks] restart (the reference's kills it by PID)."""
     name = {"conduit": "conduit", "governance service": "governance", "platform": "platform"}[service]
-    if target.stack is not None:
-        target.stack.kill(name)
-        target.stack.start_service(name)
-    else:
-        hooks = require_hooks(target, "restart", why=f"the harness has no way to kill and restart the {service}")
-        hooks.run("restart", service=name)
+    hooks = require_hooks(target, "restart", why=f"the harness has no way to kill and restart the {service}")
+    hooks.run("restart", service=name)
     await_operational(target, f"the {service} restarted")

@@ -16,11 +16,11 @@ import pytest
 
 from launchgate.drivers.http import ApiClient
 from launchgate.drivers.mail import MailSink
-from launchgate.stack.config import Secrets
-from launchgate.stack.kit.auth import issue_token
-from launchgate.stack.launch_socket import LAUNCH_SERVER_ENV
-from launchgate.stack.layout import PORT_SPAN
-from launchgate.stack.manager import Stack, StackOptions, sut_environ
+from reference371os.config import Secrets
+from reference371os.kit.auth import issue_token
+from reference371os.launch_socket import LAUNCH_SERVER_ENV
+from reference371os.layout import PORT_SPAN
+from reference371os.manager import Stack, StackOptions, sut_environ
 
 # Each xdist worker gets its own band of ports, each stack in a worker the next PORT_SPAN-port slot in it. Bands stay
 # below 32768, where the kernel's ephemeral ports begin: a client socket must never hold a service port.
@@ -58,13 +58,13 @@ def _subprocess_coverage(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _warm_launcher() -> Iterator[None]:
-    """One warm service launcher per test process (launchgate/stack/launcher.py --serve), which every stack started
+    """One warm service launcher per test process (reference371os/launcher.py --serve), which every stack started
     here or in a subprocess of this one uses: its imports, about 1.5 s of CPU, are then paid once rather than for
     each of the fifty-odd stacks. Until it listens, and if it ever stops, stacks start their own launcher."""
     with tempfile.TemporaryDirectory(prefix="lg-launch-") as directory:
         socket_path = Path(directory) / "launcher.sock"
         server = subprocess.Popen(
-            [sys.executable, "-m", "launchgate.stack.launcher", "--serve", str(socket_path)],
+            [sys.executable, "-m", "reference371os.launcher", "--serve", str(socket_path)],
             env=sut_environ(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         )
         os.environ[LAUNCH_SERVER_ENV] = str(socket_path)

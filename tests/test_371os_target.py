@@ -2,11 +2,14 @@
 
 What 371os-contract.md asks of such a run: Internal Alpha fails, every broken criterion is named and backed by
 evidence, unsupported criteria are inconclusive with their reason; no crash, no silent skip, no harness error.
+The harness that runs it is installed into a fresh venv and started outside the checkout, as a user would.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,17 +30,49 @@ def _scenario_records(run_dir: Path) -> list[dict[str, Any]]:
     return [r for r in records if r["kind"] == "scenario"]
 
 
+def _uv() -> str:
+    found = shutil.which("uv") or str(Path.home() / ".local" / "bin" / "uv")  # where scripts/bootstrap.sh puts it
+    if not Path(found).is_file():
+        pytest.fail("uv is not installed: run `make bootstrap`")
+    return found
+
+
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """`launchgate run` against the fake 371OS, with the `371os` profile's claims (no capabilities, no auth)."""
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """launchgate installed into a fresh venv as a user outside the checkout installs it: `uv pip install` of its
+    wheel (the suite, gates.yaml and the profiles travel in it as package data: launchgate/paths.py), with the
+    locked versions of its dependencies. No reference 371OS: the harness needs none to gate a deployment."""
+    tmp = tmp_path_factory.mktemp("installed")
+    uv, venv = _uv(), tmp / "venv"
+    python = venv / "bin" / "python"
+    pinned = tmp / "requirements.txt"
+    for args in (["venv", "--quiet", "--python", sys.executable, str(venv)],
+                 ["export", "--quiet", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "-o", str(pinned)],
+                 ["pip", "install", "--quiet", "--python", str(python), "-r", str(pinned)],
+                 ["pip", "install", "--quiet", "--python", str(python), "--no-deps", str(PROJECT_ROOT)]):
+        done = subprocess.run([uv, *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+                              env={k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_"))})
+        assert done.returncode == 0, f"uv {' '.join(args)}: {done.stderr[-2000:]}"
+    assert subprocess.run([str(python), "-c", "import reference371os"], capture_output=True).returncode != 0
+    root = subprocess.run([str(python), "-c", "from launchgate import paths; print(paths.ROOT)"], cwd=tmp,
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(root).is_relative_to(venv), f"the installed harness reads its suite from {root}, not its own copy"
+    return venv / "bin" / "launchgate"
+
+
+@pytest.fixture(scope="module")
+def run(installed: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`launchgate run`, installed outside the checkout and started from another directory, against the fake 371OS
+    with the `371os` profile's claims (no capabilities, no auth)."""
     tmp = tmp_path_factory.mktemp("run371os")
     with fake_371os.running() as fake:
         profile = tmp / "371os-fake.toml"
         profile.write_text(fake.profile())
         reports = tmp / "reports"
         done = subprocess.run(
-            [sys.executable, "-m", "launchgate", "run", "--target", str(profile), "--reports-dir", str(reports)],
-            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+            [str(installed), "run", "--target", str(profile), "--reports-dir", str(reports)],
+            cwd=tmp, capture_output=True, text=True, timeout=600,
+            env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LAUNCHGATE_ROOT")},
         )
     (run_dir,) = [p for p in reports.iterdir() if p.is_dir() and p.name != "latest"]
     return done, run_dir

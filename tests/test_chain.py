@@ -44,14 +44,14 @@ from launchgate.drivers.mail import recompute_hash
 from launchgate.drivers.verification import HEADER_EMAIL_ID
 from launchgate.gates.evidence import EvidenceWriter, read_evidence
 from launchgate.runner import PROJECT_ROOT
-from launchgate.stack import procs
-from launchgate.stack.chain_setup import WRITERS, ensure_contracts, load_deployment
-from launchgate.stack.conduit.anchoring import AnchorRequest, ChainAnchor
-from launchgate.stack.config import ServiceConfig
-from launchgate.stack.kit.chain import ServiceKey, derive_service_private_key
-from launchgate.stack.secrets import ANVIL_DEV_KEY_0
-from launchgate.stack.tools import anvil_binary
 from launchgate.targets import Chain
+from reference371os import procs
+from reference371os.chain_setup import WRITERS, ensure_contracts, load_deployment
+from reference371os.conduit.anchoring import AnchorRequest, ChainAnchor
+from reference371os.config import ServiceConfig
+from reference371os.kit.chain import ServiceKey, derive_service_private_key
+from reference371os.secrets import ANVIL_DEV_KEY_0
+from reference371os.tools import anvil_binary
 from tests.conftest import next_port_base
 
 EXPLORER = "http://explorer.test/tx/{tx}"

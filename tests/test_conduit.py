@@ -16,8 +16,8 @@ import yaml
 from launchgate.drivers.governance import GovernanceDriver
 from launchgate.drivers.http import ApiClient
 from launchgate.drivers.mail import recompute_hash
-from launchgate.stack.kit.hashing import HEADER_CAMPAIGN, HEADER_EMAIL_ID, HEADER_HASH
 from launchgate.waiting import wait_for
+from reference371os.kit.hashing import HEADER_CAMPAIGN, HEADER_EMAIL_ID, HEADER_HASH
 
 FINAL = ("completed", "rejected", "failed")
 VOTERS = {

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from launchgate.stack.console.validation import campaign_from_form, parse_recipients
 from launchgate.webforms import CsrfGuard, FieldErrors, Form, FormError, parse_form
+from reference371os.console.validation import campaign_from_form, parse_recipients
 from tests.conftest import RunningStack
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')

@@ -25,14 +25,14 @@ from docker.errors import APIError, ImageNotFound
 
 from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
 from launchgate.drivers.prometheus import PrometheusClient
-from launchgate.provision import containers as containers_mod
-from launchgate.provision import engine as engine_mod
-from launchgate.provision import images
-from launchgate.provision.engine import Engine, EngineError, client_for, find_engine
-from launchgate.stack import procs
-from launchgate.stack.layout import SERVICE_NAMES, Ports
-from launchgate.stack.manager import Stack
 from launchgate.waiting import wait_for
+from reference371os import procs
+from reference371os.layout import SERVICE_NAMES, Ports
+from reference371os.manager import Stack
+from reference371os.provision import containers as containers_mod
+from reference371os.provision import engine as engine_mod
+from reference371os.provision import images
+from reference371os.provision.engine import Engine, EngineError, client_for, find_engine
 from tests.conftest import RunningStack, next_port_base
 
 DEPENDENCIES = ("postgres", "anvil", "prometheus")
@@ -148,7 +148,7 @@ def test_an_image_that_cannot_be_pulled_is_named_with_how_to_build_it(engine: st
                         str(tmp_path / "s"), "--port-base", str(next_port_base()), env={"DOCKER_HOST": engine})
     assert result.returncode == 2, result.stdout
     assert f"image {missing} for anvil is not here and cannot be pulled" in result.stderr
-    assert "python -m launchgate.provision.images" in result.stderr and "--image anvil=REF" in result.stderr
+    assert "python -m reference371os.provision.images" in result.stderr and "--image anvil=REF" in result.stderr
     assert "Traceback" not in result.stderr
     assert ours(engine, tmp_path / "s") == [] and not (tmp_path / "s" / "pids").exists()
 

@@ -15,12 +15,12 @@ from sqlalchemy import create_engine, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from launchgate.stack.conduit.agents import load_agents
-from launchgate.stack.conduit.analytics import dashboard
-from launchgate.stack.conduit.models import Campaign, summary_of
-from launchgate.stack.conduit.optimizer import optimize_campaign
-from launchgate.stack.history import _campaign
-from launchgate.stack.kit.db import Base
+from reference371os.conduit.agents import load_agents
+from reference371os.conduit.analytics import dashboard
+from reference371os.conduit.models import Campaign, summary_of
+from reference371os.conduit.optimizer import optimize_campaign
+from reference371os.history import _campaign
+from reference371os.kit.db import Base
 
 DAO_STAGES = ("dao_submit", "dao_vote", "completed")
 PRIMARY_KEY = "sqlite_autoindex_conduit_campaigns_1"  # SQLite's name for the index of a non-integer primary key

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from launchgate import doctor
-from launchgate.provision.engine import EngineProbe
+from launchgate.doctor import EngineProbe
 from launchgate.targets import load_target
 
 
@@ -62,7 +62,7 @@ def test_optional_docker_missing_still_passes_and_says_how(monkeypatch: pytest.M
     out = capsys.readouterr().out
     assert code == 0
     assert "MISSING  Docker engine" in out and "optional docker is missing" in out
-    assert "-m launchgate.provision.engine start" in out
+    assert "-m reference371os.provision.engine start" in out
 
 
 def test_missing_python_packages_say_uv_sync(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from launchgate.faultmatrix import (
     run_suite,
     write_matrix,
 )
-from launchgate.stack.faults import FAULTS
+from launchgate.faultmatrix import TRIPS as FAULTS
 from tests.conftest import next_port_base
 
 SUITE_FAULTS = sorted(set(FAULTS) - set(CAUGHT_ELSEWHERE))

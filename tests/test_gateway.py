@@ -21,15 +21,15 @@ from typing import Any
 import httpx
 import pytest
 
-from launchgate.stack import procs
-from launchgate.stack.config import Secrets
-from launchgate.stack.gateway.identity import TtlLru
-from launchgate.stack.gateway.ratelimit import RateLimiter
-from launchgate.stack.gateway.routing import ROUTES, route_for
-from launchgate.stack.kit.auth import Caller, issue_token
-from launchgate.stack.layout import Ports
-from launchgate.stack.secrets import generate_secrets
 from launchgate.waiting import wait_for
+from reference371os import procs
+from reference371os.config import Secrets
+from reference371os.gateway.identity import TtlLru
+from reference371os.gateway.ratelimit import RateLimiter
+from reference371os.gateway.routing import ROUTES, route_for
+from reference371os.kit.auth import Caller, issue_token
+from reference371os.layout import Ports
+from reference371os.secrets import generate_secrets
 from tests.conftest import RunningStack, next_port_base
 
 # One read-only route per prefix of the routing table, and the service that must answer it.
@@ -311,7 +311,7 @@ def lone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoneGateway]:
         "LAUNCHGATE_FAULTS": "",
     }
     pidfile, log = tmp / "gateway.pid", tmp / "gateway.log"
-    procs.start([sys.executable, "-m", "launchgate.stack.serve", "gateway"], env=env, log=log, pidfile=pidfile)
+    procs.start([sys.executable, "-m", "reference371os.serve", "gateway"], env=env, log=log, pidfile=pidfile)
     url = ports.url("gateway")
     try:
 

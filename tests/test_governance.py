@@ -16,8 +16,8 @@ import yaml
 from eth_account import Account
 
 from launchgate.drivers.http import ApiClient
-from launchgate.stack.governance.signing import sign_vote
 from launchgate.waiting import wait_for
+from reference371os.governance.signing import sign_vote
 
 API = "/api/governance"
 SEED_VOTERS: list[dict[str, Any]] = yaml.safe_load(

@@ -42,7 +42,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     running = start_stack(tmp_path_factory.mktemp("history"))
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "launchgate.stack.ops_cli", "fill-history", "--state-dir",
+            [sys.executable, "-m", "reference371os", "fill-history", "--state-dir",
              str(running.stack.state_dir), "--campaigns", str(CAMPAIGNS), "--proposals", str(PROPOSALS),
              "--messages", str(MESSAGES)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr

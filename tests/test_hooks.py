@@ -8,8 +8,8 @@ import pytest
 
 from launchgate.drivers.errors import DriverError
 from launchgate.drivers.hooks import HookError, Hooks
-from launchgate.stack.procs import is_alive, wait_until
 from launchgate.targets import HOOKS, TargetError, load_target, parse_target
+from reference371os.procs import is_alive, wait_until
 
 SECRET = "s3cr3t-deploy-token-value"
 

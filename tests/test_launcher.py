@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from launchgate.stack import procs
-from launchgate.stack.launch_socket import LAUNCH_SERVER_ENV, NoWarmLauncher, launch_via
-from launchgate.stack.manager import sut_environ
+from reference371os import procs
+from reference371os.launch_socket import LAUNCH_SERVER_ENV, NoWarmLauncher, launch_via
+from reference371os.manager import sut_environ
 from tests.conftest import start_stack
 
 

@@ -6,7 +6,7 @@ import httpx
 
 from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
 from launchgate.drivers.monitoring import metric_families
-from launchgate.stack.layout import SERVICE_NAMES
+from reference371os.layout import SERVICE_NAMES
 from tests.conftest import RunningStack
 
 

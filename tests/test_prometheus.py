@@ -23,7 +23,11 @@ from launchgate.drivers.monitoring import metric_families
 from launchgate.drivers.prometheus import PrometheusClient, PrometheusQueryError
 from launchgate.gates.evidence import EvidenceWriter, read_evidence
 from launchgate.monitoring.slis import SliReader, Window, record_window, selector, to_evidence, write_slis
-from launchgate.provision.prometheus import (
+from launchgate.targets import Monitoring, TargetError, load_target, parse_target, shift_ports
+from launchgate.waiting import wait_for
+from reference371os import procs
+from reference371os.layout import SERVICE_NAMES, Ports
+from reference371os.provision.prometheus import (
     DASHBOARD_FILE,
     FIXTURES,
     RULES_FILE,
@@ -32,10 +36,6 @@ from launchgate.provision.prometheus import (
     render_config,
     write_config,
 )
-from launchgate.stack import procs
-from launchgate.stack.layout import SERVICE_NAMES, Ports
-from launchgate.targets import Monitoring, TargetError, load_target, parse_target, shift_ports
-from launchgate.waiting import wait_for
 from tests.conftest import RunningStack
 
 SCRAPE_S = 1.0

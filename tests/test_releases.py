@@ -15,12 +15,12 @@ from sqlalchemy import text
 from launchgate.cli import main
 from launchgate.drivers.database import DatabaseReader
 from launchgate.drivers.governance import GovernanceDriver, proposal_body
-from launchgate.stack import procs
-from launchgate.stack.backup import Snapshots, _sqlite_copy, _sqlite_merge
-from launchgate.stack.gateway.upstreams import Routing, SlotTable, initial_tables
-from launchgate.stack.kit.auth import INTERNAL_HEADER
-from launchgate.stack.layout import SLOTS_FILE
-from launchgate.stack.slots import Releases
+from reference371os import procs
+from reference371os.backup import Snapshots, _sqlite_copy, _sqlite_merge
+from reference371os.gateway.upstreams import Routing, SlotTable, initial_tables
+from reference371os.kit.auth import INTERNAL_HEADER
+from reference371os.layout import SLOTS_FILE
+from reference371os.slots import Releases
 from tests.conftest import RunningStack, start_stack
 
 SLOT = "X-LG-Slot"
@@ -68,14 +68,14 @@ def test_restore_keeps_earlier_data_and_drops_later_data(own: RunningStack) -> N
         snapshots.take("before-later")
 
 
-def test_snapshot_errors_name_what_is_wrong(own: RunningStack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_snapshot_errors_name_what_is_wrong(own: RunningStack, capfd: pytest.CaptureFixture[str]) -> None:
     snapshots = Snapshots(own.stack)
     with pytest.raises(procs.StackError, match=r"no snapshot 'never-taken' in .* \(known: "):
         snapshots.restore("never-taken")
     with pytest.raises(procs.StackError, match="must be 1-64 letters"):
         snapshots.take("../escape")
     assert main(["stack", "restore", "--state-dir", str(own.stack.state_dir), "never-taken"]) == 2
-    assert "launchgate: no snapshot 'never-taken'" in capsys.readouterr().err
+    assert "reference371os: no snapshot 'never-taken'" in capfd.readouterr().err  # `launchgate stack` runs it
 
 
 def _database(path: Path, rows: list[tuple[int, str]]) -> Path:
@@ -166,12 +166,12 @@ def test_the_admin_route_wants_the_internal_token_and_loopback_slots(own: Runnin
     assert httpx.get(f"{own.gateway}/api/email/%2e%2e/%2e%2e/internal/upstreams").status_code == 404
 
 
-def test_slot_commands_exit_2_with_one_line(own: RunningStack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_slot_commands_exit_2_with_one_line(own: RunningStack, capfd: pytest.CaptureFixture[str]) -> None:
     state = ["--state-dir", str(own.stack.state_dir)]
     assert main(["stack", "switch", *state, "green"]) == 2
-    assert "slot green is not deployed" in capsys.readouterr().err
+    assert "slot green is not deployed" in capfd.readouterr().err
     assert main(["stack", "rollback", "--state-dir", "/nonexistent/stack"]) == 2
-    assert "no reference stack in /nonexistent/stack" in capsys.readouterr().err
+    assert "no reference stack in /nonexistent/stack" in capfd.readouterr().err
 
 
 def test_restart_stop_and_start_hooks_act_on_one_process(own: RunningStack) -> None:
@@ -198,7 +198,7 @@ def test_the_split_is_smooth_for_any_share() -> None:
 
 def test_the_faulty_switch_closes_the_service_for_a_moment(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [100.0]
-    monkeypatch.setattr("launchgate.stack.gateway.upstreams.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("reference371os.gateway.upstreams.time.monotonic", lambda: clock[0])
     slots = {"blue": "http://127.0.0.1:1", "green": "http://127.0.0.1:2"}
     faulty = SlotTable(Routing(slots), drop_on_switch=True)
     faulty.update(Routing(slots, primary="green"))

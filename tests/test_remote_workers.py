@@ -16,7 +16,7 @@ import pytest
 
 from launchgate.runner import PROJECT_ROOT
 from launchgate.soak.loadgen import free_port
-from launchgate.stack import procs
+from reference371os import procs
 from tests.conftest import RunningStack, command_env
 from tests.test_soak import Soak, poll
 

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 from launchgate.runner import PROJECT_ROOT
-from launchgate.stack import procs
-from launchgate.stack.layout import PORT_SPAN
-from launchgate.stack.manager import Stack, StackOptions
 from launchgate.waiting import wait_for
+from reference371os import procs
+from reference371os.layout import PORT_SPAN
+from reference371os.manager import Stack, StackOptions
 from tests.conftest import command_env, next_port_base
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300), pytest.mark.unmeasured_subprocesses]
@@ -225,6 +225,7 @@ def test_run_refuses_a_leftover_stack_naming_the_command(leftovers: Leftovers, t
     stack = Stack(state_dir, StackOptions(port_base=base))
     state_dir.mkdir(parents=True)
     (state_dir / "stack.json").write_text(f'{{"port_base": {base}}}')
+    stack.publish()  # what a stack publishes first (state.json), before anything of it starts
     leftovers.state_dirs.append(state_dir)
     server = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(stack.ports.service("gateway"))]
     procs.start(server, env=command_env(), log=stack.logs / "gateway.log", pidfile=stack.pids / "gateway.pid")
@@ -252,7 +253,7 @@ def test_stack_up_interrupted_during_start_up_stops_what_it_started(leftovers: L
     pids = await_first_services(state_dir)
     harness.proc.send_signal(signal.SIGTERM)
     assert harness.exit_code(STOP_S, "SIGTERM") == 143, harness.stderr()
-    assert one_line(harness.stderr()) == "launchgate: stopped by SIGTERM"
+    assert one_line(harness.stderr()) == "reference371os: stopped by SIGTERM"  # `launchgate stack` runs it
     assert_all_stopped(pids, base, 10, "SIGTERM")
 
 

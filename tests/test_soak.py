@@ -31,8 +31,8 @@ import yaml
 
 from launchgate.gates.evidence import Evidence, read_evidence
 from launchgate.runner import PROJECT_ROOT
-from launchgate.stack import procs
-from launchgate.stack.layout import SERVICE_NAMES
+from reference371os import procs
+from reference371os.layout import SERVICE_NAMES
 from tests.conftest import RunningStack, command_env, start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900), pytest.mark.unmeasured_subprocesses]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -10,8 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from launchgate.stack import procs
-from launchgate.stack.layout import SERVICE_NAMES
+from launchgate.faultmatrix import TRIPS
+from reference371os import procs
+from reference371os.layout import SERVICE_NAMES
 from tests.conftest import RunningStack, next_port_base
 
 
@@ -85,16 +87,17 @@ def test_faults_lists_every_switch_with_its_criterion() -> None:
     result = launchgate("faults")
     assert result.returncode == 0
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    from launchgate.stack.faults import FAULTS
-
-    for fault in FAULTS.values():
-        assert fault.name in result.stdout
-        assert f"| `{fault.name}` |" in readme and f"`{fault.criterion}`" in readme, f"README misses {fault.name}"
+    switches = json.loads(subprocess.run([sys.executable, "-m", "reference371os", "faults", "--json"],
+                                         capture_output=True, text=True, check=True).stdout)
+    assert sorted(switches) == sorted(TRIPS), "the harness's fault matrix and the reference's switches differ"
+    for name, effect in switches.items():
+        assert f"{name:<20} {TRIPS[name].criterion:<26} {effect}" in result.stdout
+        assert f"| `{name}` |" in readme and f"`{TRIPS[name].criterion}`" in readme, f"README misses {name}"
 
 
 def test_service_dies_during_start_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A database URL nothing listens on: the conduit cannot start; the error names it and shows its log.
-    from launchgate.stack.manager import Stack, StackOptions
+    from reference371os.manager import Stack, StackOptions
 
     unreachable_db = "postgresql+psycopg://x@127.0.0.1:9/x"
     stack = Stack(tmp_path / "s", StackOptions(port_base=next_port_base(), database=unreachable_db))

@@ -21,9 +21,9 @@ from launchgate.drivers.answers import journal
 from launchgate.drivers.errors import ApiError, DriverError, UnreachableError
 from launchgate.gates.evidence import Evidence, EvidenceWriter, now_iso
 from launchgate.monitoring.slis import Window, record_window
+from launchgate.procs import StackError
 from launchgate.profile_check import local_problems
-from launchgate.stack.layout import DEFAULT_PORT_BASE
-from launchgate.stack.procs import StackError
+from launchgate.reference import DEFAULT_PORT_BASE
 from launchgate.targets import Target, TargetError, load_target, shift_ports
 
 GATE_TAGS = ("alpha", "beta", "launch", "preconditions")
@@ -160,7 +160,7 @@ def target_session(pytestconfig: pytest.Config, request: pytest.FixtureRequest) 
                        started.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
         if target.monitoring is not None:  # SLIs read with PromQL over the session, while its Prometheus runs
             record_window(target, run_dir, Window(started, datetime.now(UTC)), stream=f"prometheus-{worker}",
-                          scrape_interval=stack.options.scrape_interval if stack is not None else None)
+                          scrape_interval=stack.scrape_interval if stack is not None else None)
         if owned and stack is not None:
             stack.down()
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from launchgate import paths
 from launchgate.bdd.outcomes import inconclusive
 from launchgate.bdd.session import TargetSession
 from launchgate.drivers.hooks import Hooks
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = paths.ROOT
 STACK_DATABASE = "stack"  # [database] mode = "stack": the reference stack's own databases, known to the harness
 
 

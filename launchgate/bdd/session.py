@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import yaml
 
+from launchgate import paths
 from launchgate.bdd.outcomes import inconclusive
 from launchgate.drivers.campaigns import CampaignsDriver
 from launchgate.drivers.errors import DriverError, UnreachableError
@@ -21,14 +22,13 @@ from launchgate.drivers.identity import IdentityDriver
 from launchgate.drivers.mail import MailSink
 from launchgate.drivers.social import PostizReader, SocialDriver
 from launchgate.gates.evidence import EvidenceWriter
-from launchgate.stack.layout import SERVICE_NAMES
-from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
+from launchgate.reference import DEFAULT_STATE_DIR, ReferenceStack
 from launchgate.targets import Chain, Target
 
 if TYPE_CHECKING:
     from launchgate.drivers.chain import ChainDriver
 
-VOTERS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "seed" / "voters.yml"
+VOTERS_FILE = paths.SEED / "voters.yml"
 ROLE_EMAILS = {role: f"{role}@371os.local" for role in ("admin", "ceo", "cfo", "clo")}
 
 
@@ -37,7 +37,7 @@ class TargetSession:
     target: Target
     run_dir: Path
     evidence: EvidenceWriter
-    stack: Stack | None = None
+    stack: ReferenceStack | None = None
     _tokens: dict[str, str] = field(default_factory=dict)
     _clients: list[ApiClient] = field(default_factory=list)
     _chain: Any = None  # the ChainDriver, made on first use (web3 is slow to import)
@@ -193,13 +193,13 @@ def check_reachable(target: Target) -> None:
             raise UnreachableError(url, f"{type(exc).__name__} (is the {target.name} target running?)") from exc
 
 
-def managed_stack(run_dir: Path, port_base: int, state: str = "stack") -> tuple[Stack, bool]:
+def managed_stack(run_dir: Path, port_base: int, state: str = "stack") -> tuple[ReferenceStack, bool]:
     """The reference stack for a run: the one `launchgate stack up` left running on these ports if any
     (not ours to stop), else a new one in the run directory's `state` folder (ours)."""
-    existing = Stack(DEFAULT_STATE_DIR)
-    if existing.options.port_base == port_base and set(existing.running()) >= {"anvil", *SERVICE_NAMES}:
+    existing = ReferenceStack(DEFAULT_STATE_DIR)
+    if existing.whole() and existing.port_base == port_base:
         return existing, False
     faults = [f for f in os.environ.get("LAUNCHGATE_FAULTS", "").split(",") if f]
-    stack = Stack(run_dir / state, StackOptions(port_base=port_base, faults=faults))
-    stack.up()
+    stack = ReferenceStack(run_dir / state)
+    stack.up(port_base=port_base, faults=faults)
     return stack, True

@@ -777,11 +777,11 @@ def cmd_chain_check(args: argparse.Namespace, out: Callable[[str], None] = print
     if target.managed:  # the reference stack may run on another port base than the profile's default
         from pathlib import Path
 
-        from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack
+        from launchgate.reference import DEFAULT_STATE_DIR, ReferenceStack
         from launchgate.targets import shift_ports
 
-        stack = Stack(Path(args.state_dir) if args.state_dir else DEFAULT_STATE_DIR)
-        target = shift_ports(target, stack.options.port_base)
+        stack = ReferenceStack(Path(args.state_dir) if args.state_dir else DEFAULT_STATE_DIR)
+        target = shift_ports(target, stack.port_base)
     assert target.chain is not None
     contracts = target_contracts(target, args.state_dir)
     driver = ChainDriver(target.chain, contracts, target=target.name, key=key_for(target.chain))
@@ -815,9 +815,8 @@ def target_contracts(target: Any, state_dir: str | None = None) -> dict[str, str
         return declared
     from pathlib import Path
 
-    from launchgate.stack.chain_setup import load_deployment
-    from launchgate.stack.manager import DEFAULT_STATE_DIR
+    from launchgate.reference import DEFAULT_STATE_DIR, ReferenceStack
 
-    deployment = load_deployment(Path(state_dir) if state_dir else DEFAULT_STATE_DIR)
-    return dict(deployment.contracts) if deployment else {}
+    stack = ReferenceStack(Path(state_dir) if state_dir else DEFAULT_STATE_DIR)
+    return stack.contracts() if stack.published else {}
 

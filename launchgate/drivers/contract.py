@@ -23,9 +23,10 @@ from xml.etree import ElementTree
 
 import yaml
 
+from launchgate import paths
 from launchgate.drivers.http import ApiClient, answer
 
-CONTRACT_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "openapi"
+CONTRACT_DIR = paths.OPENAPI
 CONTRACT_DIR_ENV = "LAUNCHGATE_CONTRACT_DIR"  # another directory of documents, for a contract of one's own
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 # The caller's credential reaches Schemathesis through its config's ${VAR} substitution, never argv.

@@ -3,7 +3,7 @@
 Two shapes: `SteadyTraffic`, a background thread sending a few requests per second while a deploy hook switches
 slots; and `send_requests`, N requests in a row, for a canary's share. Only loopback targets get background
 traffic from the gate suite: it is load, and load on a shared deployment belongs to the soak (load/).
-The slot is read from the answer's X-LG-Slot header (launchgate/stack/gateway/upstreams.py).
+The slot is read from the answer's X-LG-Slot header (reference371os/gateway/upstreams.py).
 """
 
 from __future__ import annotations

@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from launchgate import procs
 from launchgate.soak.errors import SoakError
 from launchgate.soak.loadgen import LoadGenerator, last_line
 from launchgate.soak.windows import GENERATOR_SATURATED_CPU
-from launchgate.stack import procs
 
 # What every route of the null target answers: the ids that load/soak.py's tasks read back from a created record.
 NULL_BODY = json.dumps({"success": True, "campaign": {"id": "calibration"}, "data": {"id": "calibration"}}).encode()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from launchgate import paths
 from launchgate.soak.errors import SoakError
-from launchgate.soak.run import PROJECT_ROOT, SoakOptions, resume_soak, start_soak, stop_soak
+from launchgate.soak.run import SoakOptions, resume_soak, start_soak, stop_soak
 from launchgate.soak.windows import parse_duration
 from launchgate.targets import LOOPBACK
 
@@ -111,8 +112,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                                                     "it started (its harness too, if it still runs)")
     soak.add_argument("--probe-interval", default="1s", help="health probe interval (default 1s)")
     soak.add_argument("--scrape-interval", default="5s", help="/metrics scrape interval (default 5s)")
-    soak.add_argument("--gates", default=str(PROJECT_ROOT / "gates.yaml"))
-    soak.add_argument("--locustfile", default=str(PROJECT_ROOT / "load" / "soak.py"))
+    soak.add_argument("--gates", default=str(paths.GATES_FILE))
+    soak.add_argument("--locustfile", default=str(paths.LOAD / "soak.py"))
     soak.add_argument("--expect-workers", type=int, default=0, metavar="N",
                       help="Locust workers on other hosts (`launchgate worker`) to wait for before the clock starts")
     soak.add_argument("--master-bind", metavar="HOST:PORT",
@@ -132,7 +133,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     "locustfile or profile.")
     worker.add_argument("--master", required=True, metavar="HOST:PORT", help="the soak's --master-bind")
     worker.add_argument("--target", required=True, help="the same profile as the master's")
-    worker.add_argument("--locustfile", default=str(PROJECT_ROOT / "load" / "soak.py"))
+    worker.add_argument("--locustfile", default=str(paths.LOAD / "soak.py"))
     worker.add_argument("--allow-remote-master", action="store_true", help="let --master name a non-loopback host")
     worker.add_argument("--wait", default="30s", help="how long to wait for the master to answer (default 30s)")
     worker.add_argument("--allow-production", action="store_true", help="load a profile that says production = true")
@@ -148,5 +149,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     onboard.add_argument("--users", type=int, default=1000, help="new users to onboard (default 1000)")
     onboard.add_argument("--spawn-rate", type=float, default=20.0, help="new users per second (default 20)")
     onboard.add_argument("--timeout", default="30m", help="give up after this long (default 30m)")
-    onboard.add_argument("--locustfile", default=str(PROJECT_ROOT / "load" / "onboarding.py"))
+    onboard.add_argument("--locustfile", default=str(paths.LOAD / "onboarding.py"))
     onboard.set_defaults(func=cmd_onboard)

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from launchgate import procs
 from launchgate.soak.errors import SoakError
 from launchgate.soak.live import Live
 from launchgate.soak.store import BUCKETS, Recorder, Row, meta_row
 from launchgate.soak.windows import bucket_index
-from launchgate.stack import procs
 
 PLAN_ENV = "LAUNCHGATE_LOAD"
 AUTH_ENV = "LAUNCHGATE_LOAD_AUTH"

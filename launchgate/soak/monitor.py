@@ -21,10 +21,10 @@ from pathlib import Path
 
 import httpx
 
+from launchgate import procs
 from launchgate.soak import prom
 from launchgate.soak.live import Live
 from launchgate.soak.store import Recorder
-from launchgate.stack import procs
 
 
 @dataclass(frozen=True)

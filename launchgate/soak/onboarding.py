@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from launchgate import paths
 from launchgate.gates.evidence import Evidence, EvidenceWriter, now_iso
 from launchgate.gates.formatting import fmt_duration
 from launchgate.runner import new_run_dir
@@ -18,7 +19,7 @@ from launchgate.soak.live import Live
 from launchgate.soak.loadgen import LoadFeed, LoadGenerator
 from launchgate.soak.progress import Progress, clock
 from launchgate.soak.store import DB_NAME, Recorder
-from launchgate.soak.target import ONBOARDING_ROUTES, PROJECT_ROOT, load_plan, loadable_target, open_target
+from launchgate.soak.target import ONBOARDING_ROUTES, load_plan, loadable_target, open_target
 from launchgate.soak.windows import histogram_percentile
 
 FLOW = "user onboarded"  # the flow names load/onboarding.py counts
@@ -36,14 +37,14 @@ class OnboardOptions:
     allow_production: bool = False
     port_base: int | None = None
     stack_dir: Path | None = None
-    locustfile: Path = PROJECT_ROOT / "load" / "onboarding.py"
+    locustfile: Path = paths.LOAD / "onboarding.py"
 
 
 def onboard(options: OnboardOptions) -> int:
     if options.users < 1 or options.spawn_rate <= 0:
         raise SoakError("--users must be at least 1 and --spawn-rate above 0")
     loadable_target(options.target, options.allow_production)  # a bad profile leaves no run directory behind
-    run_dir = options.run_dir or new_run_dir(PROJECT_ROOT / "reports", f"onboard-{Path(options.target).stem}")
+    run_dir = options.run_dir or new_run_dir(Path("reports").resolve(), f"onboard-{Path(options.target).stem}")
     run_dir.mkdir(parents=True, exist_ok=True)
     if (run_dir / DB_NAME).exists():
         raise SoakError(f"{run_dir} already holds a load run: pick another --run-dir")

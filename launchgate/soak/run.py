@@ -18,10 +18,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from launchgate import paths, procs
 from launchgate.gates.evidence import EvidenceWriter
 from launchgate.gates.formatting import fmt_duration, fmt_percent
 from launchgate.gates.loader import GatesConfigError, load_gates
 from launchgate.gates.model import StabilityWindows
+from launchgate.reference import ReferenceStack
 from launchgate.runner import new_run_dir
 from launchgate.soak import analysis, harness
 from launchgate.soak.calibrate import Calibration, calibrate
@@ -33,7 +35,6 @@ from launchgate.soak.monitor import Monitor
 from launchgate.soak.progress import Progress, line
 from launchgate.soak.store import DB_NAME, Recorder, connect, meta_row, read_meta
 from launchgate.soak.target import (
-    PROJECT_ROOT,
     SOAK_TASKS,
     TargetSession,
     describe,
@@ -43,8 +44,6 @@ from launchgate.soak.target import (
     reopen,
 )
 from launchgate.soak.windows import window_seconds
-from launchgate.stack import procs
-from launchgate.stack.manager import Stack
 
 STABILITY = "alpha.stability"
 EXIT_STABLE, EXIT_UNSTABLE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED, EXIT_USAGE = 0, 1, 3, 130, 2
@@ -70,8 +69,8 @@ class SoakOptions:
     interval: float = 1.0
     scrape_interval: float = 5.0
     probe_timeout: float = 5.0  # a slow answer is not an outage; a refused connection fails at once
-    gates: Path = PROJECT_ROOT / "gates.yaml"
-    locustfile: Path = PROJECT_ROOT / "load" / "soak.py"
+    gates: Path = paths.GATES_FILE
+    locustfile: Path = paths.LOAD / "soak.py"
     calibrate_s: float = 5.0  # 0: no calibration of the load generator before the clock starts
     quiet: bool = False
 
@@ -128,7 +127,7 @@ def start_soak(options: SoakOptions) -> int:
     if not options.locustfile.is_file():
         raise SoakError(f"no locustfile {options.locustfile}")
     loadable_target(options.target, options.allow_production)  # a bad profile leaves no run directory behind
-    run_dir = options.run_dir or new_run_dir(PROJECT_ROOT / "reports", f"soak-{Path(options.target).stem}")
+    run_dir = options.run_dir or new_run_dir(Path("reports").resolve(), f"soak-{Path(options.target).stem}")
     if (run_dir / DB_NAME).exists():
         raise SoakError(f"{run_dir} already holds a soak: resume it with --resume {run_dir}, or pick another --run-dir")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -165,7 +164,7 @@ def _calibrate(run_dir: Path, options: SoakOptions, plan: dict[str, Any]) -> Cal
 
 # -- resume -----------------------------------------------------------------------------------------------
 def _soak_dir(run: Path) -> Path:
-    return run if run.is_dir() or run.is_absolute() else PROJECT_ROOT / "reports" / run
+    return run if run.is_dir() or run.is_absolute() else Path("reports") / run
 
 
 def resume_soak(run: Path, *, quiet: bool = False) -> int:
@@ -225,7 +224,7 @@ def stop_soak(run: Path) -> int:
     stack_dir = state.target.get("stack_dir")
     notes: list[str] = []
     if state.target.get("own_stack") and stack_dir:
-        stack = Stack(Path(stack_dir))
+        stack = ReferenceStack(Path(stack_dir))
         names = stack.down()
         notes = stack.notes
         if names:

@@ -17,17 +17,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from launchgate import paths, procs
+from launchgate.reference import DEFAULT_STATE_DIR, ReferenceStack
 from launchgate.soak.errors import SoakError
 from launchgate.soak.monitor import Watched
-from launchgate.stack import procs
-from launchgate.stack.manager import DEFAULT_STATE_DIR, Stack, StackOptions
 from launchgate.targets import LOOPBACK, Target, TargetError, load_target, shift_ports
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK_ENV = "LAUNCHGATE_LOOPBACK_ONLY"
 # Load users of one identity must not be throttled by the stack's per-identity limit (200 rps by default).
 LOAD_STACK_ENV = {"LG_RATE_LIMIT_RPS": "100000", "LG_RATE_LIMIT_BURST": "100000"}
-VOTERS_FILE = PROJECT_ROOT / "fixtures" / "seed" / "voters.yml"
+VOTERS_FILE = paths.SEED / "voters.yml"
 
 
 
@@ -36,7 +35,7 @@ class TargetSession:
     target: Target
     auth: dict[str, str]  # headers of the load users: secret, passed to Locust through its environment only
     watched: list[Watched]
-    stack: Stack | None = None  # the reference stack, when the harness knows its state directory
+    stack: ReferenceStack | None = None  # the reference stack, when the harness knows its state directory
     own_stack: bool = False  # started by this run: stopped at its end
     notes: list[str] = field(default_factory=list)
 
@@ -82,7 +81,7 @@ def open_target(name: str, *, port_base: int | None = None, stack_dir: Path | No
         raise
     watched = [Watched(s.name, s.url + s.health_path,
                        s.url + "/metrics" if (target.managed or target.can("metrics")) else None,
-                       stack.pids / f"{s.name}.pid" if stack is not None else None)
+                       stack.pidfile(s.name) if stack is not None and s.name in stack.process_names() else None)
                for s in target.services.values()]
     return TargetSession(target, auth, watched, stack, own)
 
@@ -132,7 +131,7 @@ def preflight(target: Target) -> None:
 
 
 def _reference_stack(target: Target, stack_dir: Path | None, run_dir: Path | None,
-                     start: bool) -> tuple[Stack, bool]:
+                     start: bool) -> tuple[ReferenceStack, bool]:
     """A running stack on the profile's ports whose state directory is known, else a new one in the run dir.
 
     With start=False (a resumed run) the known stack is used even if some of it is down: that is downtime.
@@ -140,8 +139,8 @@ def _reference_stack(target: Target, stack_dir: Path | None, run_dir: Path | Non
     base = port_base_of(target)
     candidates = [d for d in (stack_dir, run_dir / "stack" if run_dir else None, DEFAULT_STATE_DIR) if d]
     for directory in candidates:
-        stack = Stack(directory)
-        if stack.secrets_file.exists() and stack.options.port_base == base and (stack.running() or not start):
+        stack = ReferenceStack(directory)
+        if stack.published and stack.port_base == base and (stack.running() or not start):
             if start:
                 preflight(target)
             return stack, False
@@ -152,15 +151,15 @@ def _reference_stack(target: Target, stack_dir: Path | None, run_dir: Path | Non
     if not start:
         raise SoakError(f"the reference stack at {gateway} is not running and its state directory is unknown")
     directory = stack_dir or (run_dir / "stack" if run_dir else DEFAULT_STATE_DIR)
-    stack = Stack(directory, StackOptions(port_base=base, extra_env=dict(LOAD_STACK_ENV)))
+    stack = ReferenceStack(directory)
     try:
-        stack.up()
+        stack.up(port_base=base, env=dict(LOAD_STACK_ENV))
     except procs.StackError as exc:
         raise SoakError(f"cannot start the reference stack: {exc}") from exc
     return stack, True
 
 
-def load_auth(target: Target, stack: Stack | None) -> dict[str, str]:
+def load_auth(target: Target, stack: ReferenceStack | None) -> dict[str, str]:
     """Credentials of the load users, checked once against the target: never printed, never on a command line."""
     mode = target.auth.get("mode", "none")
     if mode == "stack-secrets":
@@ -229,7 +228,7 @@ def reopen(info: dict[str, Any], allow_production: bool) -> TargetSession:
     """The target of a run being resumed: its own stack is started again only if nothing of it runs."""
     stack_dir = Path(info["stack_dir"]) if info.get("stack_dir") else None
     if info.get("own_stack") and stack_dir is not None:
-        stack = Stack(stack_dir)
+        stack = ReferenceStack(stack_dir)
         started = not stack.running()
         if started:
             try:

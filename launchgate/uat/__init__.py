@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from launchgate import paths
 from launchgate.targets import TargetError, load_target
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PORT = 18360
 
 
@@ -19,7 +19,7 @@ def register(subparsers: Any) -> None:
     uat.add_argument("--target", default="reference", help="the target profile the testers try")
     uat.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
     uat.add_argument("--run-dir", help="where answers go (default reports/<stamp>-<target>-uat)")
-    uat.add_argument("--features", default=str(PROJECT_ROOT / "features"), help="directory of *.feature files")
+    uat.add_argument("--features", default=str(paths.FEATURES), help="directory of *.feature files")
     uat.set_defaults(func=cmd_uat)
 
 
@@ -38,7 +38,7 @@ def cmd_uat(args: argparse.Namespace) -> int:
         print(f"launchgate: --port must be 0-65535, found {args.port}", file=sys.stderr)
         return 2
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(args.run_dir or PROJECT_ROOT / "reports" / f"{stamp}-{target.name}-uat").resolve()
+    run_dir = Path(args.run_dir or Path("reports") / f"{stamp}-{target.name}-uat").resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     site = UatSite(scenarios, run_dir, target.name)
     try:
