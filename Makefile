@@ -40,4 +40,4 @@ bench: bootstrap
 clean:
 	@-$(VENV)/launchgate stack down 2>/dev/null
 	@-$(VENV)/python -m reference371os.provision.engine stop 2>/dev/null
-	rm -rf .launchgate reports/*/ reports/latest .coverage .coverage.*
+	rm -rf .launchgate .reference371os reports/*/ reports/latest .coverage .coverage.*

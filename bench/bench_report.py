@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from launchgate.gates.evidence import Evidence, EvidenceWriter  # noqa: E402
+from launchgate.evidence import Evidence, EvidenceWriter  # noqa: E402
 
 HOURS = 72
 SERVICES = ("gateway", "conduit", "governance", "platform", "postiz", "sink", "anvil", "postgres")

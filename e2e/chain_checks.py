@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from launchgate.gates.evidence import EvidenceWriter
+from launchgate.evidence import EvidenceWriter
 from launchgate.targets import Target
 
 CHAIN_MODULE = "launchgate.drivers.chain"

@@ -23,7 +23,7 @@ from e2e.flows import saved_session
 from e2e.recorder import FlowRecorder
 from e2e.target import E2ETarget, ensure_reachable, for_running_stack
 from launchgate.drivers.errors import DriverError
-from launchgate.gates.evidence import EvidenceWriter
+from launchgate.evidence import EvidenceWriter
 from launchgate.procs import StackError, port_in_use
 from launchgate.reference import PORT_SPAN, ReferenceStack
 from launchgate.targets import TargetError, load_target

@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 
 from e2e.browser import BrowserSetup
-from launchgate.gates.evidence import Evidence, EvidenceWriter, now_iso
+from launchgate.evidence import Evidence, EvidenceWriter, now_iso
 
 VIEWPORT = {"width": 1280, "height": 900}
 ACTION_TIMEOUT_MS = 10_000

@@ -14,7 +14,7 @@ import pytest
 from e2e.conftest import FlowFactory, e2e_port_base
 from e2e.pages.base import ConsolePage
 from e2e.pages.uat import UatPage
-from launchgate.gates.evidence import read_evidence
+from launchgate.evidence import read_evidence
 from launchgate.uat.scenarios import uat_scenarios
 from launchgate.waiting import wait_for
 

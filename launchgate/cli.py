@@ -42,7 +42,7 @@ class UsageError(Exception):
 
 
 def cmd_stack(args: argparse.Namespace) -> int:
-    """`launchgate stack ARGS` is `reference371os ARGS`: the reference's own command line, as a process."""
+    """`stack ARGS` is `reference371os ARGS`: the reference's own command line, as a process."""
     return reference.passthrough(args.args)
 
 
@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     stack = sub.add_parser("stack", help="the reference 371OS's own command line (`reference371os --help`)",
-                           description="`launchgate stack ARGS` runs `reference371os ARGS`: up, down, status, logs, "
+                           description="`stack ARGS` runs `reference371os ARGS`: up, down, status, logs, "
                            "snapshot, restore, deploy, switch, canary, rollback, restart, credentials, ...")
     stack.add_argument("args", nargs=argparse.REMAINDER, help="the reference371os command and its options")
     stack.set_defaults(func=cmd_stack)

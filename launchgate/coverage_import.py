@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from launchgate.drivers.coverage_files import CoverageFileError, CoverageReading, read_coverage
-from launchgate.gates.evidence import Evidence, EvidenceWriter
+from launchgate.evidence import Evidence, EvidenceWriter
 
 CRITERION = "testing.coverage"
 

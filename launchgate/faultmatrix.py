@@ -16,7 +16,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from launchgate import paths
-from launchgate.gates.evidence import read_evidence
+from launchgate.evidence import read_evidence
 from launchgate.runner import PROJECT_ROOT
 
 

@@ -13,7 +13,7 @@ from launchgate.soak.run import RUN_FILE as SOAK_RUN_FILE
 from launchgate.soak.store import DB_NAME as SOAK_DB
 from launchgate.targets import Target
 
-# Where pytest finds the stack `launchgate stack up` started (bdd/session.py managed_stack): it runs from here.
+# Where pytest finds the stack `reference371os up` started (bdd/session.py managed_stack): it runs from here.
 ADOPTABLE_STATE_DIR = PROJECT_ROOT / DEFAULT_STATE_DIR
 
 
@@ -38,11 +38,11 @@ def refuse_leftover_stack(target: Target, port_base: int | None, reports_dir: Pa
         raise procs.StackError(f"{shown} held by the reference stack of the soak in {run_dir}: end that "
                                f"soak with `launchgate soak --stop {run_dir}`, or pick another --port-base")
     raise procs.StackError(f"{shown} held by a reference stack left running in {holder.state_dir}: stop it "
-                           f"with `launchgate stack down --state-dir {holder.state_dir}`, or pick another --port-base")
+                           f"with `reference371os down --state-dir {holder.state_dir}`, or pick another --port-base")
 
 
 def _adoptable(base: int) -> bool:
-    """The whole stack of `launchgate stack up` runs on these ports: the run uses it (and leaves it running)."""
+    """The whole stack of `reference371os up` runs on these ports: the run uses it (and leaves it running)."""
     stack = ReferenceStack(ADOPTABLE_STATE_DIR)
     return stack.whole() and stack.port_base == base
 

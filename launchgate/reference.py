@@ -22,9 +22,9 @@ from launchgate.procs import StackError
 
 PROGRAM = "reference371os"
 STATE_FILE = "state.json"
-# LAUNCHGATE_STACK_STATE: another default state directory, for `launchgate stack` and the reference profile's hooks.
+# LAUNCHGATE_STACK_STATE: another default state directory, for `reference371os` and the reference profile's hooks.
 STATE_ENV = "LAUNCHGATE_STACK_STATE"
-DEFAULT_STATE_DIR = Path(os.environ.get(STATE_ENV) or ".launchgate/stack")
+DEFAULT_STATE_DIR = Path(os.environ.get(STATE_ENV) or ".reference371os")  # the reference's own default
 # The reference profile's ports (fixtures/targets/reference.toml): the gateway on the base, the rest within
 # PORT_SPAN of it. A stack publishes both in its state.json; these are for choosing ports before one runs.
 DEFAULT_PORT_BASE = 18370
@@ -153,7 +153,7 @@ class ReferenceStack:
             return dict(json.loads(path.read_text()))
         except FileNotFoundError:
             raise StackError(f"no reference stack in {self.state_dir} (no {STATE_FILE}): start one with "
-                             f"`launchgate stack up` or pass its --state-dir") from None
+                             f"`reference371os up` or pass its --state-dir") from None
         except ValueError as exc:
             raise StackError(f"{path} is not valid JSON: {exc}") from None
 

@@ -151,4 +151,4 @@ def _stop_pytest(proc: subprocess.Popen[str], out: TextIO, run_dir: Path) -> Non
         timer.cancel()
     if killed.is_set():
         print(f"launchgate: pytest had not stopped {PYTEST_STOP_TIMEOUT_S:.0f} s after SIGTERM and was killed: "
-              f"`launchgate stack down --state-dir {run_dir / 'stack'}` stops its stack", file=sys.stderr)
+              f"`reference371os down --state-dir {run_dir / 'stack'}` stops its stack", file=sys.stderr)

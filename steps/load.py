@@ -20,7 +20,7 @@ from pytest_bdd import given, then, when
 
 from launchgate.bdd.evidence_plugin import inconclusive, note
 from launchgate.bdd.session import TargetSession
-from launchgate.gates.evidence import Evidence
+from launchgate.evidence import Evidence
 from launchgate.gates.evidence_import import EvidenceImportError, import_run
 from launchgate.gates.formatting import fmt_duration
 from launchgate.runner import PROJECT_ROOT

@@ -12,7 +12,7 @@ import pytest
 
 from launchgate.bdd.answers_evidence import LEAK_SCAN, record_answers
 from launchgate.drivers.answers import AnswerJournal, route_of
-from launchgate.gates.evidence import EvidenceWriter, read_evidence
+from launchgate.evidence import EvidenceWriter, read_evidence
 
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
 STRIPE_KEY = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"  # detect-secrets' own example, split so no scanner flags this file

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from launchgate.bdd.session import TargetSession
-from launchgate.gates.evidence import EvidenceWriter
+from launchgate.evidence import EvidenceWriter
 from launchgate.targets import TargetError, load_target
 from tests.test_bdd_errors import pytest_features
 from tests.test_fail_fast import free_port_base, launchgate, refused_before_work

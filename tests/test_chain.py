@@ -42,7 +42,7 @@ from launchgate.drivers.chain import (
 from launchgate.drivers.governance import GovernanceDriver, proposal_body
 from launchgate.drivers.mail import recompute_hash
 from launchgate.drivers.verification import HEADER_EMAIL_ID
-from launchgate.gates.evidence import EvidenceWriter, read_evidence
+from launchgate.evidence import EvidenceWriter, read_evidence
 from launchgate.runner import PROJECT_ROOT
 from launchgate.targets import Chain
 from reference371os import procs

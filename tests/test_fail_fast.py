@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from launchgate.gates.evidence import Evidence, EvidenceWriter
+from launchgate.evidence import Evidence, EvidenceWriter
 from launchgate.gates.loader import load_gates
 from launchgate.runner import PROJECT_ROOT
 from launchgate.targets import TARGETS_DIR

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from launchgate.gates.evidence import read_evidence
+from launchgate.evidence import read_evidence
 from launchgate.gates.feedback_import import FeedbackFileError, feedback_command, import_feedback, parse_feedback
 from launchgate.gates.loader import load_gates
 from launchgate.gates.scoring import score

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from launchgate.gates.evidence import Evidence
+from launchgate.evidence import Evidence
 from launchgate.gates.history import compare, previous_entry, read_history, record_run, summary_line, trend
 from launchgate.gates.loader import GatesConfigError, load_gates, parse_gates
 from launchgate.gates.model import GatesConfig, parse_duration

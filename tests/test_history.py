@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from launchgate.drivers.campaigns import CampaignsDriver
-from launchgate.gates.evidence import Evidence, read_evidence
+from launchgate.evidence import Evidence, read_evidence
 from launchgate.runner import PROJECT_ROOT
 from tests.conftest import RunningStack, start_stack
 from tests.test_chain import contracts_of, driver_for

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from launchgate.gates.evidence import read_evidence
+from launchgate.evidence import read_evidence
 from launchgate.soak.target import SOAK_TASKS, load_plan
 from launchgate.targets import TargetError, load_target, parse_target, shift_ports
 from tests.conftest import RunningStack

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from launchgate.gates.evidence import Evidence, EvidenceWriter, read_evidence
+from launchgate.evidence import Evidence, EvidenceWriter, read_evidence
 from launchgate.gates.loader import load_gates
 from launchgate.gates.scoring import score
 from launchgate.runner import PROJECT_ROOT

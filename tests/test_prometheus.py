@@ -21,7 +21,7 @@ import yaml
 from launchgate.drivers.errors import UnreachableError
 from launchgate.drivers.monitoring import metric_families
 from launchgate.drivers.prometheus import PrometheusClient, PrometheusQueryError
-from launchgate.gates.evidence import EvidenceWriter, read_evidence
+from launchgate.evidence import EvidenceWriter, read_evidence
 from launchgate.monitoring.slis import SliReader, Window, record_window, selector, to_evidence, write_slis
 from launchgate.targets import Monitoring, TargetError, load_target, parse_target, shift_ports
 from launchgate.waiting import wait_for

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from launchgate.drivers.transport import read_transport
-from launchgate.gates.evidence import Evidence, read_evidence
+from launchgate.evidence import Evidence, read_evidence
 from launchgate.gates.loader import load_gates
 from launchgate.gates.scoring import score
 from launchgate.runner import PROJECT_ROOT

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from launchgate.gates.evidence import Evidence, EvidenceWriter
+from launchgate.evidence import Evidence, EvidenceWriter
 from launchgate.gates.loader import GatesConfigError
+from launchgate.redact import MASK, Redactor, sensitive_field
 from launchgate.report.build import ReportError, build_report, report_command
 from launchgate.report.html import attachment_link, external_href
-from launchgate.report.redact import MASK, Redactor, sensitive_field
 from launchgate.report.series import soak_series
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ import pytest
 from launchgate.cli import main
 from launchgate.drivers.coverage_files import CoverageFileError, read_coverage
 from launchgate.drivers.junit_files import JunitFileError, read_junit
-from launchgate.gates.evidence import read_evidence
+from launchgate.evidence import read_evidence
 
 COBERTURA = '<?xml version="1.0"?>\n<coverage line-rate="0.87" lines-covered="87" lines-valid="100" version="7"/>'
 LCOV = "TN:\nSF:src/a.ts\nDA:1,1\nLF:10\nLH:8\nend_of_record\nSF:src/b.ts\nLF:30\nLH:24\nend_of_record\n"

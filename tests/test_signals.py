@@ -235,11 +235,11 @@ def test_run_refuses_a_leftover_stack_naming_the_command(leftovers: Leftovers, t
                            "--reports-dir", str(reports))
     assert run.exit_code(QUICK_S, "start") == 2, run.stderr()
     line = one_line(run.stderr())
-    command = f"launchgate stack down --state-dir {state_dir}"
+    command = f"reference371os down --state-dir {state_dir}"
     assert f"port {base} is held" in line and f"`{command}`" in line, line
     assert [d.name for d in reports.iterdir()] == [state_dir.parent.name], "the refused run made a run directory"
 
-    down = leftovers.launch(tmp_path, *command.split()[1:])
+    down = leftovers.launch(tmp_path, "stack", *command.split()[1:])  # `launchgate stack` runs reference371os
     assert down.exit_code(QUICK_S, "start") == 0, down.stderr()
     assert_all_stopped({}, base, 10, command)
 

@@ -29,7 +29,7 @@ import httpx
 import pytest
 import yaml
 
-from launchgate.gates.evidence import Evidence, read_evidence
+from launchgate.evidence import Evidence, read_evidence
 from launchgate.runner import PROJECT_ROOT
 from reference371os import procs
 from reference371os.layout import SERVICE_NAMES

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from launchgate.gates.evidence import read_evidence
+from launchgate.evidence import read_evidence
 from launchgate.uat.scenarios import FeatureFileError, uat_scenarios
 from launchgate.uat.server import UatSite, make_server, read_answer
 

@@ -15,7 +15,7 @@ import pytest
 
 from launchgate.bdd.session import TargetSession
 from launchgate.drivers.hooks import HookError
-from launchgate.gates.evidence import EvidenceWriter
+from launchgate.evidence import EvidenceWriter
 from launchgate.targets import load_target
 from steps.operations import hard_restart, mail_sink_down
 from tests import fake_371os

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from launchgate.drivers.answers import AnswerJournal
-from launchgate.gates.evidence import Evidence, EvidenceWriter
+from launchgate.evidence import Evidence, EvidenceWriter
 
 LEAK_SCAN = "No answer the target gave in this run reveals a secret"
 

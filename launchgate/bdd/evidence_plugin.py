@@ -19,7 +19,7 @@ from launchgate.bdd.outcomes import INCONCLUSIVE, inconclusive
 from launchgate.bdd.session import TargetSession, check_reachable, managed_stack
 from launchgate.drivers.answers import journal
 from launchgate.drivers.errors import ApiError, DriverError, UnreachableError
-from launchgate.gates.evidence import Evidence, EvidenceWriter, now_iso
+from launchgate.evidence import Evidence, EvidenceWriter, now_iso
 from launchgate.monitoring.slis import Window, record_window
 from launchgate.procs import StackError
 from launchgate.profile_check import local_problems

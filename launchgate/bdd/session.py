@@ -21,7 +21,7 @@ from launchgate.drivers.http import ApiClient
 from launchgate.drivers.identity import IdentityDriver
 from launchgate.drivers.mail import MailSink
 from launchgate.drivers.social import PostizReader, SocialDriver
-from launchgate.gates.evidence import EvidenceWriter
+from launchgate.evidence import EvidenceWriter
 from launchgate.reference import DEFAULT_STATE_DIR, ReferenceStack
 from launchgate.targets import Chain, Target
 
@@ -194,7 +194,7 @@ def check_reachable(target: Target) -> None:
 
 
 def managed_stack(run_dir: Path, port_base: int, state: str = "stack") -> tuple[ReferenceStack, bool]:
-    """The reference stack for a run: the one `launchgate stack up` left running on these ports if any
+    """The reference stack for a run: the one `reference371os up` left running on these ports if any
     (not ours to stop), else a new one in the run directory's `state` folder (ours)."""
     existing = ReferenceStack(DEFAULT_STATE_DIR)
     if existing.whole() and existing.port_base == port_base:

@@ -33,7 +33,7 @@ from launchgate.contracts import DAO, PROPOSAL_STATUS, REGISTRY, VOTE_OPTION_COD
 from launchgate.drivers.errors import DriverError
 from launchgate.drivers.mail import recompute_hash
 from launchgate.drivers.verification import HEADER_CAMPAIGN, HEADER_EMAIL_ID
-from launchgate.gates.evidence import Evidence, EvidenceWriter, now_iso
+from launchgate.evidence import Evidence, EvidenceWriter, now_iso
 from launchgate.targets import Chain
 
 MAINNET = 1

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launchgate.drivers.errors import DriverError
-from launchgate.report.redact import Redactor, sensitive_env
+from launchgate.redact import Redactor, sensitive_env
 
 DEFAULT_TIMEOUT_S = 120.0
 OUTPUT_TAIL_LINES = 8
@@ -142,7 +142,7 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
 
 
 def _stop_group(proc: subprocess.Popen[str], grace: float = 10.0) -> None:
-    """SIGTERM to the hook's group (a `launchgate stack ...` hook then stops what it started), SIGKILL after `grace`."""
+    """SIGTERM to the hook's group (a `reference371os ...` hook then stops what it started), SIGKILL after `grace`."""
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=grace)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from launchgate.gates.evidence import Evidence
+from launchgate.evidence import Evidence
 from launchgate.gates.formatting import fmt_percent, fmt_value, plural
 from launchgate.gates.model import Selector, Source
 

@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from launchgate.gates.evidence import BadLine, Evidence, EvidenceWriter, read_evidence
+from launchgate.evidence import BadLine, Evidence, EvidenceWriter, read_evidence
 
 
 class EvidenceImportError(Exception):

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from launchgate.gates.evidence import Evidence, EvidenceWriter, now_iso
+from launchgate.evidence import Evidence, EvidenceWriter, now_iso
 from launchgate.gates.scoring import INVITED_NAME
 
 ALIASES = {

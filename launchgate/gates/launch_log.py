@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from launchgate.gates.evidence import Evidence, EvidenceWriter
+from launchgate.evidence import Evidence, EvidenceWriter
 
 KINDS = ("outage", "security")
 SEVERITIES = ("minor", "low", "major", "high", "critical", "blocking")

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from launchgate.evidence import Evidence, now_iso
 from launchgate.gates.aggregate import (
     FAILED,
     Aggregated,
@@ -23,7 +24,6 @@ from launchgate.gates.aggregate import (
     samples_of,
     select,
 )
-from launchgate.gates.evidence import Evidence, now_iso
 from launchgate.gates.formatting import (
     fmt_duration,
     fmt_percent,

@@ -30,7 +30,7 @@ from typing import Any
 
 from launchgate.drivers.errors import DriverError
 from launchgate.drivers.prometheus import PrometheusClient, PrometheusQueryError, Series
-from launchgate.gates.evidence import Evidence, EvidenceWriter
+from launchgate.evidence import Evidence, EvidenceWriter
 from launchgate.targets import Monitoring, Target, load_target
 
 SOURCE = "prometheus"

@@ -13,14 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from launchgate.gates.evidence import BadLine, read_evidence
+from launchgate.evidence import BadLine, read_evidence
 from launchgate.gates.history import compare, previous_entry, read_history, record_run, summary_line, trend
 from launchgate.gates.loader import GatesConfigError, check_gate_names, load_gates
 from launchgate.gates.scoring import score
 from launchgate.gates.verdicts import CriterionVerdict, GateVerdict, ScoreResult
+from launchgate.redact import Redactor
 from launchgate.report.html import EXIT_MEANING, render_html
 from launchgate.report.junit import write_junit
-from launchgate.report.redact import Redactor
 from launchgate.report.series import soak_series
 
 __all__ = ["GatesConfigError", "ReportError", "ReportResult", "build_report", "report_command"]

@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from launchgate.evidence import Evidence
 from launchgate.gates.aggregate import parse_time
-from launchgate.gates.evidence import Evidence
 from launchgate.gates.formatting import fmt_duration
 from launchgate.report.charts import Chart, Series
 

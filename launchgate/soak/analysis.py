@@ -15,23 +15,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from launchgate.gates.evidence import Evidence, now_iso
+from launchgate.evidence import Evidence, now_iso
 from launchgate.gates.model import StabilityWindows
-from launchgate.soak.store import BUCKET_COLUMNS, BUCKETS, connect
+from launchgate.soak.store import BUCKETS, SoakQueries, connect
 from launchgate.soak.windows import (
     Fit,
     RobustTrend,
     WindowVerdict,
-    check_error_rate,
-    check_p95,
-    check_restarts,
     check_slope,
-    check_uptime,
     histogram_percentile,
     window_bounds,
+    window_checks,
 )
 
-MB = 1048576.0
 HOUR = 3600.0
 
 
@@ -82,11 +78,6 @@ class Analysis:
         return self.up / self.probes if self.probes else None
 
 
-def _k(start: float, width: float, last: int) -> str:
-    """A sample's window index; `last` takes in the sliver window_bounds folds into the last window."""
-    return f"MIN(CAST((ts - {start!r}) / {width!r} AS INTEGER), {last})"
-
-
 def analyze(db: Path, bounds: StabilityWindows, start: float, end: float, window_s: float, interval: float,
             services: list[str]) -> Analysis:
     conn = connect(db, readonly=True)
@@ -99,34 +90,17 @@ def analyze(db: Path, bounds: StabilityWindows, start: float, end: float, window
 def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: float, width: float,
              interval: float, services: list[str]) -> Analysis:
     spans = window_bounds(start, end, width)
-    k = _k(start, width, len(spans) - 1)
-    load: dict[int, tuple[int, int, list[int]]] = {}
-    sums = ", ".join(f"SUM({c})" for c in BUCKET_COLUMNS)
-    for row in conn.execute(f"SELECT {k} AS k, SUM(requests), SUM(failures), {sums} FROM load_seconds "
-                            "WHERE ts >= ? AND ts < ? GROUP BY k", (start, end)):
-        load[int(row[0])] = (int(row[1] or 0), int(row[2] or 0), [int(v or 0) for v in row[3:3 + BUCKETS]])
-    probes: dict[int, tuple[int, int]] = {}
-    for kk, n, up in conn.execute(f"SELECT {k} AS k, COUNT(*), SUM(value) FROM samples WHERE metric = 'up' "
-                                  "AND service = 'all' AND ts >= ? AND ts < ? GROUP BY k", (start, end)):
-        probes[int(kk)] = (int(n), int(up or 0))
-    # Per window: the busiest Locust process's highest CPU (Locust averages it over 5 s), and how late its users'
-    # waits ran on average over the window's seconds (each second's worst): a sustained overrun, not one hiccup.
-    generator: dict[int, dict[str, float]] = {}
-    for kk, metric, worst, mean in conn.execute(
-            f"SELECT {k} AS k, metric, MAX(value), AVG(value) FROM samples WHERE metric IN "
-            "('generator_cpu_percent', 'generator_lag_ms') AND ts >= ? AND ts < ? GROUP BY k, metric", (start, end)):
-        cpu = metric == "generator_cpu_percent"
-        generator.setdefault(int(kk), {})["cpu" if cpu else "lag_ms"] = float(worst if cpu else mean)
-    memory = _memory_fits(conn, start, end, width, services, len(spans) - 1)
-    restarts = [{"ts": ts, "service": svc, **json.loads(detail or "{}")}
-                for ts, svc, detail in conn.execute("SELECT ts, service, detail FROM events WHERE kind = 'restart' "
-                                                    "AND ts >= ? AND ts < ? ORDER BY ts", (start, end))]
-    can_restart = conn.execute("SELECT 1 FROM scrapes WHERE start_time IS NOT NULL OR pid IS NOT NULL "
-                               "LIMIT 1").fetchone() is not None
-    gaps = [Interval(ts, until or ts, note="harness not running") for ts, until in
-            conn.execute("SELECT ts, until FROM events WHERE kind = 'harness_gap' ORDER BY ts")]
-    downtime = _downtime(conn, start, end)
-    aborted = conn.execute("SELECT detail FROM events WHERE kind = 'abort' ORDER BY ts LIMIT 1").fetchone()
+    last = len(spans) - 1
+    q = SoakQueries(conn)
+    load = q.load_by_window(start, end, width, last)
+    probes = q.probes_by_window(start, end, width, last)
+    generator = q.generator_by_window(start, end, width, last)
+    memory = {svc: sums for svc in services if (sums := q.memory_sums(svc, start, end, width, last))}
+    restarts = q.restarts(start, end)
+    can_restart = q.can_see_restarts()
+    gaps = [Interval(ts, until or ts, note="harness not running") for ts, until, _svc, _d in q.events("harness_gap")]
+    downtime = _downtime(q, start, end)
+    aborted = q.events("abort")[:1]
 
     windows: list[WindowVerdict] = []
     drift = RobustTrend()
@@ -145,15 +119,13 @@ def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: f
         verdict = WindowVerdict(i, lo, hi)
         worst_svc, worst = _worst_memory(memory_so_far)
         restarts_here = sum(1 for r in restarts if lo <= r["ts"] < hi) if can_restart else None
-        verdict.checks = [
-            check_error_rate(requests, failures, b),
-            check_p95(histogram, b, generator.get(i, {})),
+        verdict.checks = window_checks(requests, failures, histogram, n_probes, n_up, restarts_here, b,
+                                       generator.get(i, {}))
+        verdict.checks[2:2] = [  # and the trends of the run so far, after error rate and p95
             check_slope("latency_drift", drift, b.max_latency_drift_ms_per_hour, b.latency_drift_floor_ms,
                         "ms/h", "latency"),
             check_slope("memory_slope", worst, b.max_memory_slope_mb_per_hour, b.memory_growth_floor_mb,
                         "MB/h", "memory", no_data=not memory),
-            check_restarts(restarts_here, b),
-            check_uptime(n_probes, n_up, b),
         ]
         verdict.details = {"requests": requests, "failures": failures, "probes": n_probes, "up_probes": n_up,
                            "memory_worst_service": worst_svc,
@@ -162,31 +134,14 @@ def _analyze(conn: sqlite3.Connection, b: StabilityWindows, start: float, end: f
                            "generator_cpu_max": generator.get(i, {}).get("cpu"),
                            "generator_lag_ms_mean": generator.get(i, {}).get("lag_ms")}
         windows.append(verdict)
-    totals = conn.execute("SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(failures), 0) FROM load_seconds "
-                          "WHERE ts >= ? AND ts < ?", (start, end)).fetchone()
+    requests, failures = q.load_totals(start, end)
     return Analysis(
         start=start, end=end, window_s=width, interval=interval, windows=windows, downtime=downtime, gaps=gaps,
-        requests=int(totals[0]), failures=int(totals[1]),
+        requests=requests, failures=failures,
         probes=sum(n for n, _ in probes.values()), up=sum(u for _, u in probes.values()), restarts=restarts,
         memory_slopes={svc: fit.slope for svc, fit in memory_so_far.items()}, drift_ms_per_hour=drift.slope,
-        aborted=json.loads(aborted[0]).get("reason") if aborted else None,
+        aborted=json.loads(aborted[0][3] or "{}").get("reason") if aborted else None,
     )
-
-
-def _memory_fits(conn: sqlite3.Connection, start: float, end: float, width: float,
-                 services: list[str], last: int) -> dict[str, dict[int, tuple[float, ...]]]:
-    """Per service, per window: least-squares sums of RSS (MB) over time (h), after the warm-up window."""
-    out: dict[str, dict[int, tuple[float, ...]]] = {}
-    k = _k(start, width, last)
-    for svc in services:
-        rows = conn.execute(
-            f"SELECT k, COUNT(*), SUM(x), SUM(y), SUM(x * x), SUM(x * y), MIN(x), MAX(x) FROM ("
-            f"SELECT {k} AS k, (ts - ?) / 3600.0 AS x, value / {MB} AS y FROM samples "
-            "WHERE metric = 'rss_bytes' AND service = ? AND ts >= ? AND ts < ?) GROUP BY k",
-            (start, svc, start + width, end)).fetchall()
-        if rows:
-            out[svc] = {int(r[0]): tuple(float(v) for v in r[1:]) for r in rows}
-    return out
 
 
 def _worst_memory(fits: dict[str, Fit]) -> tuple[str | None, Fit]:
@@ -202,13 +157,10 @@ def _overlap(interval: Interval, lo: float, hi: float) -> float:
     return max(0.0, min(interval.end, hi) - max(interval.start, lo))
 
 
-def _downtime(conn: sqlite3.Connection, start: float, end: float) -> list[Interval]:
+def _downtime(q: SoakQueries, start: float, end: float) -> list[Interval]:
     """System downtime (some service down) from the probes' events, with the services down in each stretch."""
-    system = [Interval(ts, until) for ts, until in conn.execute(
-        "SELECT ts, until FROM events WHERE kind = 'down' AND service = 'all' AND ts >= ? AND ts < ? ORDER BY ts",
-        (start, end))]
-    per_service = conn.execute("SELECT ts, until, service FROM events WHERE kind = 'down' AND service != 'all' "
-                               "AND ts >= ? AND ts < ?", (start, end)).fetchall()
+    system = [Interval(ts, until) for ts, until, _svc, _d in q.events("down", start, end, service="all")]
+    per_service = [(ts, until, svc) for ts, until, svc, _d in q.events("down", start, end) if svc != "all"]
     for interval in system:
         interval.services = sorted({svc for ts, until, svc in per_service
                                     if ts < interval.end and (until or ts) > interval.start - 1e-6})
@@ -290,14 +242,13 @@ def failed_checks(result: Analysis) -> dict[str, int]:
 def workers_lost(db: Path, before: float) -> list[dict[str, Any]]:
     """Locust workers that left their master (or missed its heartbeats) while the load ran, before `before` (at
     the end of a run the master sends its workers away): when, how many, and how many were left."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = connect(db, readonly=True)
     try:
-        rows = conn.execute("SELECT ts, detail FROM events WHERE kind = 'worker_lost' AND ts < ? ORDER BY ts",
-                            (before,)).fetchall()
+        rows = SoakQueries(conn).events("worker_lost", end=before)
     finally:
         conn.close()
     out: list[dict[str, Any]] = []
-    for ts, detail in rows:
+    for ts, _until, _svc, detail in rows:
         seen = json.loads(detail or "{}")
         out.append({"at": _iso(ts), "lost": int(seen.get("lost", 1)), "workers": int(seen.get("workers", 0)),
                     "missing": int(seen.get("missing", 0))})

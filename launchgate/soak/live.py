@@ -103,14 +103,11 @@ class Live:
             self.restarts += 1
             self.window.restarts += 1
 
-    def recent(self, now: float) -> tuple[float | None, float | None]:
-        """Error rate and worst current p95 over the last `recent_s` seconds of load."""
+    def recent(self, now: float) -> tuple[int, int, float | None]:
+        """Requests, failures and the worst current p95 over the last `recent_s` seconds of load."""
         with self._lock:
             rows = [r for r in self._recent if r[0] > now - self.recent_s]
-        requests = sum(r[1] for r in rows)
-        failures = sum(r[2] for r in rows)
-        p95 = max((r[3] for r in rows), default=None)
-        return (failures / requests if requests else None), p95
+        return sum(r[1] for r in rows), sum(r[2] for r in rows), max((r[3] for r in rows), default=None)
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:

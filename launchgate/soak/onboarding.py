@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launchgate import paths
-from launchgate.gates.evidence import Evidence, EvidenceWriter, now_iso
+from launchgate.evidence import Evidence, EvidenceWriter, now_iso
 from launchgate.gates.formatting import fmt_duration
 from launchgate.runner import new_run_dir
 from launchgate.soak.errors import SoakError

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from launchgate import paths, procs
-from launchgate.gates.evidence import EvidenceWriter
+from launchgate.evidence import EvidenceWriter
 from launchgate.gates.formatting import fmt_duration, fmt_percent
 from launchgate.gates.loader import GatesConfigError, load_gates
 from launchgate.gates.model import StabilityWindows
@@ -33,7 +33,7 @@ from launchgate.soak.live import Live, WindowSums
 from launchgate.soak.loadgen import LoadFeed, LoadGenerator, Watchdog
 from launchgate.soak.monitor import Monitor
 from launchgate.soak.progress import Progress, line
-from launchgate.soak.store import DB_NAME, Recorder, connect, meta_row, read_meta
+from launchgate.soak.store import DB_NAME, Recorder, SoakQueries, connect, meta_row, read_meta
 from launchgate.soak.target import (
     SOAK_TASKS,
     TargetSession,
@@ -43,7 +43,7 @@ from launchgate.soak.target import (
     open_target,
     reopen,
 )
-from launchgate.soak.windows import window_seconds
+from launchgate.soak.windows import breaches, check_error_rate, judge_p95, window_checks, window_seconds
 
 STABILITY = "alpha.stability"
 EXIT_STABLE, EXIT_UNSTABLE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED, EXIT_USAGE = 0, 1, 3, 130, 2
@@ -238,16 +238,14 @@ def _record_gap(recorder: Recorder, db: Path, state: RunState, interval: float, 
     """The time the harness was away, and downtime still open when it went (cut at its last probe)."""
     conn = connect(db, readonly=True)
     try:
-        row = conn.execute("SELECT MAX(ts) FROM samples WHERE metric = 'up' AND service = 'all'").fetchone()
-        last = float(row[0]) if row and row[0] is not None else None
+        q = SoakQueries(conn)
+        last = q.last_probe()
         for service in [*state.services, "all"]:
-            latest = conn.execute("SELECT ts, value FROM samples WHERE metric = 'up' AND service = ? "
-                                  "ORDER BY ts DESC LIMIT 1", (service,)).fetchone()
-            if latest and latest[1] == 0.0:
-                up = conn.execute("SELECT MAX(ts) FROM samples WHERE metric = 'up' AND service = ? AND value = 1",
-                                  (service,)).fetchone()[0]
-                began = float(up) + interval if up is not None else state.start
-                recorder.event(began, "down", service, float(latest[0]), cut_by_harness_gap=True)
+            down = q.still_down(service)
+            if down is not None:
+                last_up, last_probed = down
+                began = last_up + interval if last_up is not None else state.start
+                recorder.event(began, "down", service, last_probed, cut_by_harness_gap=True)
     finally:
         conn.close()
     gap_start = (last + interval) if last is not None else state.start
@@ -259,17 +257,10 @@ def _record_gap(recorder: Recorder, db: Path, state: RunState, interval: float, 
 
 # -- the run ----------------------------------------------------------------------------------------------
 def _judge(bounds: StabilityWindows) -> Any:
+    """The window rule (windows.window_checks) on the live window's sums: what fails it, in words."""
     def judge(w: WindowSums) -> list[str]:
-        failed = []
-        if w.requests and (w.error_rate or 0.0) > bounds.max_error_rate:
-            failed.append(f"error rate {fmt_percent(w.error_rate or 0.0)}")
-        if w.p95_ms is not None and w.p95_ms > bounds.max_p95_ms:
-            failed.append(f"p95 {w.p95_ms:.0f} ms")
-        if w.probes and round(w.uptime or 0.0, 9) < round(bounds.min_uptime, 9):
-            failed.append(f"uptime {fmt_percent(w.uptime or 0.0)}")
-        if w.restarts > bounds.max_restarts:
-            failed.append(f"{w.restarts} restart(s)")
-        return failed
+        return breaches(window_checks(w.requests, w.failures, w.histogram, w.probes, w.up, w.restarts, bounds,
+                                      open_window=True))
 
     return judge
 
@@ -284,20 +275,19 @@ class _Abort:
         self.what = ""
 
     def check(self, live: Live, now: float) -> str | None:
-        error_rate, p95 = live.recent(now)
+        """The window rule's error rate and p95 over the last seconds of load, and the probes' downtime."""
+        requests, failures, p95 = live.recent(now)
         snap = live.snapshot()
-        breaches = []
-        if error_rate is not None and error_rate > self.bounds.max_error_rate:
-            breaches.append(f"error rate {fmt_percent(error_rate)} > {fmt_percent(self.bounds.max_error_rate)}")
-        if p95 is not None and p95 > self.bounds.max_p95_ms:
-            breaches.append(f"p95 {p95:.0f} ms > {self.bounds.max_p95_ms:g} ms")
+        checks = [judge_p95(p95, self.bounds)] + ([check_error_rate(requests, failures, self.bounds)]
+                                                  if requests else [])
+        found = breaches(checks)
         if snap["down_since"] is not None:
-            breaches.append(f"down: {', '.join(snap['down']) or 'a service'}")  # type: ignore[arg-type]
-        if not breaches:
+            found.append(f"down: {', '.join(snap['down']) or 'a service'}")  # type: ignore[arg-type]
+        if not found:
             self.since, self.what = None, ""
             return None
         self.since = self.since if self.since is not None else now
-        self.what = "; ".join(breaches)
+        self.what = "; ".join(found)
         if now - self.since >= self.grace:
             return f"{self.what}, for {fmt_duration(now - self.since)} (grace {fmt_duration(self.grace)})"
         return None
@@ -309,10 +299,9 @@ def _drive(run_dir: Path, state: RunState, options: SoakOptions, bounds: Stabili
     recorder = Recorder(db).start()
     conn = connect(db, readonly=True)
     try:
-        stored_parts = {k.rsplit(".", 1)[1]: json.loads(v) for k, v in
-                        conn.execute("SELECT key, value FROM meta WHERE key LIKE 'load.part.%'")}
-        seeds = {svc: conn.execute("SELECT start_time, pid FROM scrapes WHERE service = ? ORDER BY ts DESC LIMIT 1",
-                                   (svc,)).fetchone() for svc in state.services}
+        q = SoakQueries(conn)
+        stored_parts = q.load_parts()
+        seeds = {svc: q.latest_scrape(svc) for svc in state.services}
     finally:
         conn.close()
     feed: LoadFeed | None = None

@@ -162,3 +162,108 @@ def read_meta(conn: sqlite3.Connection, key: str, default: Any = None) -> Any:
 
 def meta_row(key: str, value: Any) -> Row:
     return ("meta", (key, json.dumps(value)))
+
+
+# -- the read side: every query of the analysis and of a resumed run ---------------------------------------
+MB = 1048576.0
+
+
+class SoakQueries:
+    """What the analysis and a resumed run read from soak.sqlite, each in one grouped pass: aggregates in SQL, no
+    sample lists in memory. Windows are numbered from `start` in steps of `width`, the last one open-ended."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _window(start: float, width: float, last: int) -> str:
+        return f"MIN(CAST((ts - {start!r}) / {width!r} AS INTEGER), {last})"
+
+    def load_by_window(self, start: float, end: float, width: float, last: int,
+                       ) -> dict[int, tuple[int, int, list[int]]]:
+        """Requests, failures and the latency histogram of each window."""
+        sums = ", ".join(f"SUM({c})" for c in BUCKET_COLUMNS)
+        rows = self.conn.execute(f"SELECT {self._window(start, width, last)} AS k, SUM(requests), SUM(failures), "
+                                 f"{sums} FROM load_seconds WHERE ts >= ? AND ts < ? GROUP BY k", (start, end))
+        return {int(r[0]): (int(r[1] or 0), int(r[2] or 0), [int(v or 0) for v in r[3:3 + BUCKETS]]) for r in rows}
+
+    def probes_by_window(self, start: float, end: float, width: float, last: int) -> dict[int, tuple[int, int]]:
+        """How many whole-system probes each window had, and how many found it up."""
+        rows = self.conn.execute(f"SELECT {self._window(start, width, last)} AS k, COUNT(*), SUM(value) FROM samples "
+                                 "WHERE metric = 'up' AND service = 'all' AND ts >= ? AND ts < ? GROUP BY k",
+                                 (start, end))
+        return {int(k): (int(n), int(up or 0)) for k, n, up in rows}
+
+    def generator_by_window(self, start: float, end: float, width: float, last: int) -> dict[int, dict[str, float]]:
+        """Per window: the busiest Locust process's highest CPU (Locust averages it over 5 s), and how late its
+        users' waits ran on average over the window's seconds (each second's worst)."""
+        out: dict[int, dict[str, float]] = {}
+        for k, metric, worst, mean in self.conn.execute(
+                f"SELECT {self._window(start, width, last)} AS k, metric, MAX(value), AVG(value) FROM samples WHERE "
+                "metric IN ('generator_cpu_percent', 'generator_lag_ms') AND ts >= ? AND ts < ? GROUP BY k, metric",
+                (start, end)):
+            cpu = metric == "generator_cpu_percent"
+            out.setdefault(int(k), {})["cpu" if cpu else "lag_ms"] = float(worst if cpu else mean)
+        return out
+
+    def memory_sums(self, service: str, start: float, end: float, width: float, last: int,
+                    ) -> dict[int, tuple[float, ...]]:
+        """Per window after the warm-up one: least-squares sums of the service's RSS (MB) over time (h)."""
+        rows = self.conn.execute(
+            f"SELECT k, COUNT(*), SUM(x), SUM(y), SUM(x * x), SUM(x * y), MIN(x), MAX(x) FROM ("
+            f"SELECT {self._window(start, width, last)} AS k, (ts - ?) / 3600.0 AS x, value / {MB} AS y FROM samples "
+            "WHERE metric = 'rss_bytes' AND service = ? AND ts >= ? AND ts < ?) GROUP BY k",
+            (start, service, start + width, end)).fetchall()
+        return {int(r[0]): tuple(float(v) for v in r[1:]) for r in rows}
+
+    def restarts(self, start: float, end: float) -> list[dict[str, Any]]:
+        return [{"ts": ts, "service": svc, **json.loads(detail or "{}")}
+                for ts, svc, detail in self.conn.execute("SELECT ts, service, detail FROM events WHERE kind = "
+                                                         "'restart' AND ts >= ? AND ts < ? ORDER BY ts", (start, end))]
+
+    def can_see_restarts(self) -> bool:
+        """The target gave process start times or PIDs: restarts can be counted at all."""
+        return self.conn.execute("SELECT 1 FROM scrapes WHERE start_time IS NOT NULL OR pid IS NOT NULL "
+                                 "LIMIT 1").fetchone() is not None
+
+    def events(self, kind: str, start: float = float("-inf"), end: float = float("inf"),
+               service: str | None = None) -> list[tuple[float, float | None, str, str | None]]:
+        """Events of one kind (ts, until, service, detail), by time; `service` "all" or one service."""
+        query = "SELECT ts, until, service, detail FROM events WHERE kind = ? AND ts >= ? AND ts < ?"
+        args: list[Any] = [kind, start, end]
+        if service is not None:
+            query += " AND service = ?"
+            args.append(service)
+        return [(float(ts), until, svc, detail) for ts, until, svc, detail in
+                self.conn.execute(query + " ORDER BY ts", args)]
+
+    def load_totals(self, start: float, end: float) -> tuple[int, int]:
+        row = self.conn.execute("SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(failures), 0) FROM load_seconds "
+                                "WHERE ts >= ? AND ts < ?", (start, end)).fetchone()
+        return int(row[0]), int(row[1])
+
+    def last_probe(self) -> float | None:
+        row = self.conn.execute("SELECT MAX(ts) FROM samples WHERE metric = 'up' AND service = 'all'").fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    def still_down(self, service: str) -> tuple[float | None, float] | None:
+        """When `service` ("all": the system) was last seen up and when last probed, if its last probe found it
+        down; None if it was up."""
+        latest = self.conn.execute("SELECT ts, value FROM samples WHERE metric = 'up' AND service = ? "
+                                   "ORDER BY ts DESC LIMIT 1", (service,)).fetchone()
+        if not latest or latest[1] != 0.0:
+            return None
+        up = self.conn.execute("SELECT MAX(ts) FROM samples WHERE metric = 'up' AND service = ? AND value = 1",
+                               (service,)).fetchone()[0]
+        return (float(up) if up is not None else None), float(latest[0])
+
+    def load_parts(self) -> dict[str, Any]:
+        """The Locust parts a run started (meta load.part.N), by N."""
+        return {k.rsplit(".", 1)[1]: json.loads(v) for k, v in
+                self.conn.execute("SELECT key, value FROM meta WHERE key LIKE 'load.part.%'")}
+
+    def latest_scrape(self, service: str) -> tuple[Any, Any] | None:
+        """The last process start time and PID scraped from `service`."""
+        row = self.conn.execute("SELECT start_time, pid FROM scrapes WHERE service = ? ORDER BY ts DESC LIMIT 1",
+                                (service,)).fetchone()
+        return (row[0], row[1]) if row else None

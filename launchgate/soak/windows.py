@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from launchgate.gates.formatting import fmt_percent
 from launchgate.gates.model import StabilityWindows
 
 BUCKET_EDGES_MS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250,
@@ -155,6 +156,17 @@ class Check:
     note: str = ""
     no_data: bool = False  # the target gives nothing to judge this by (no /metrics): the window is inconclusive
 
+    def breach(self) -> str:
+        if self.value is None:
+            return f"{self.name.replace('_', ' ')}: {self.note}"
+        if self.unit == "ratio":
+            shown = f"{fmt_percent(self.value)} {'<' if self.name == 'uptime' else '>'} {fmt_percent(self.bound)}"
+        elif self.unit == "count":
+            shown = f"{self.value:g} > {self.bound:g}"
+        else:
+            shown = f"{self.value:.0f} {self.unit} > {self.bound:g} {self.unit}"
+        return f"{self.name.replace('_', ' ').replace('p95 latency', 'p95')} {shown}"
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"value": _round(self.value), "bound": self.bound, "unit": self.unit,
                                "passed": self.passed}
@@ -194,7 +206,10 @@ def saturation(generator: dict[str, float]) -> str | None:
 
 
 def check_p95(histogram: Sequence[int], b: StabilityWindows, generator: dict[str, float] | None = None) -> Check:
-    p95 = histogram_percentile(histogram, 0.95)
+    return judge_p95(histogram_percentile(histogram, 0.95), b, generator)
+
+
+def judge_p95(p95: float | None, b: StabilityWindows, generator: dict[str, float] | None = None) -> Check:
     if p95 is None:
         return Check("p95_latency", None, b.max_p95_ms, "ms", None, "no requests")
     saturated = saturation(generator or {}) if p95 > b.max_p95_ms else None
@@ -232,6 +247,23 @@ def check_uptime(probes: int, up: int, b: StabilityWindows) -> Check:
     ratio = up / probes
     return Check("uptime", ratio, b.min_uptime, "ratio", round(ratio, 9) >= round(b.min_uptime, 9),
                  f"{probes - up} of {probes} probes found a service down")
+
+
+def window_checks(requests: int, failures: int, histogram: Sequence[int], probes: int, up: int,
+                  restarts: int | None, b: StabilityWindows, generator: dict[str, float] | None = None,
+                  *, open_window: bool = False) -> list[Check]:
+    """The window rule on one window's sums: error rate, p95, restarts and uptime against `b` (the analysis adds
+    the trends, which need the run so far). The one rule behind the analysis, the live line and abort-on-fail.
+    `open_window`: a window still filling, where no requests yet means nothing, not a failure."""
+    checks = [check_p95(histogram, b, generator), check_restarts(restarts, b), check_uptime(probes, up, b)]
+    if requests or not open_window:
+        checks.insert(0, check_error_rate(requests, failures, b))
+    return checks
+
+
+def breaches(checks: Sequence[Check]) -> list[str]:
+    """The failed checks in words, as the live line and an abort name them: `error rate 5% > 1%`."""
+    return [c.breach() for c in checks if c.passed is False]
 
 
 @dataclass

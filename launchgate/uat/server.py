@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from launchgate.gates.evidence import Evidence, EvidenceWriter, read_evidence
+from launchgate.evidence import Evidence, EvidenceWriter, read_evidence
 from launchgate.uat.scenarios import UatScenario
 from launchgate.webforms import CSRF_FIELD, FAVICON, CsrfGuard, FieldErrors, FormError, parse_form, stylesheet
 

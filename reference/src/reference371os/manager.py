@@ -28,10 +28,10 @@ from reference371os.postgres import Postgres
 from reference371os.provision import NoEngineError, Provisioner, make_provisioner
 from reference371os.secrets import generate_secrets
 
-# LAUNCHGATE_STACK_STATE: another default, for every `launchgate stack` command and the hooks a profile runs
+# LAUNCHGATE_STACK_STATE: another default, for every command and the hooks a profile runs
 # (fixtures/targets/reference-unmanaged.toml), so that a stack of its own is one variable away.
 STATE_ENV = "LAUNCHGATE_STACK_STATE"
-DEFAULT_STATE_DIR = Path(os.environ.get(STATE_ENV) or ".reference/src/reference371os")
+DEFAULT_STATE_DIR = Path(os.environ.get(STATE_ENV) or ".reference371os")
 CHAIN_ID = 31337
 STATE_FILE = "state.json"  # published for harnesses and operators: what runs where (Stack.publish)
 START_TIMEOUT_S = 60.0  # services start side by side: on a busy host the last one waits on the others

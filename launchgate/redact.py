@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from launchgate.gates.evidence import Evidence
+from launchgate.evidence import Evidence
 
 MASK = "[redacted]"
 SENSITIVE_ENV_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PRIVATE")
