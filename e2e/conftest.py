@@ -22,6 +22,7 @@ from e2e.browser import PROJECT_ROOT, BrowserSetup, prepare
 from e2e.flows import saved_session
 from e2e.recorder import FlowRecorder
 from e2e.target import E2ETarget, ensure_reachable, for_running_stack
+from launchgate.bdd.session import TargetSession
 from launchgate.drivers.errors import DriverError
 from launchgate.evidence import EvidenceWriter
 from launchgate.procs import StackError, port_in_use
@@ -109,24 +110,26 @@ def e2e_evidence(e2e_run_dir: Path) -> EvidenceWriter:
 
 
 @pytest.fixture(scope="session")
-def e2e_target(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2ETarget]:
+def e2e_target(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory, e2e_run_dir: Path,
+               e2e_evidence: EvidenceWriter) -> Iterator[E2ETarget]:
     """The target under test, reachable, before any browser starts; else the run stops with the URL."""
     name = pytestconfig.getoption("--target")
     try:
-        target = load_target(name)
+        profile = load_target(name)
     except TargetError as exc:
         pytest.exit(f"launchgate: {exc}", returncode=2)
-    env: E2ETarget | None = None
+    stack: ReferenceStack | None = None
     try:
-        if target.managed:
-            env = for_running_stack(target, start_e2e_stack(tmp_path_factory.mktemp("e2e-stack")))
-        else:
-            env = E2ETarget(target)
-        ensure_reachable(env.target)
+        target = profile
+        if profile.managed:
+            stack = start_e2e_stack(tmp_path_factory.mktemp("e2e-stack"))
+            target = for_running_stack(profile, stack)
+        ensure_reachable(target)
     except (StackError, DriverError) as exc:
-        if env is not None:
-            env.stop()
+        if stack is not None:
+            stack.down()
         pytest.exit(f"launchgate: e2e target {name} is not usable: {exc}", returncode=2)
+    env = E2ETarget(TargetSession(target, e2e_run_dir, e2e_evidence, stack), profile)
     try:
         yield env
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from e2e.chain_checks import ChainCheckUnavailable, chain_driver, tx_from_href
+from e2e.chain_checks import ChainCheckUnavailable, tx_from_href
 from e2e.pages.account import LoginPage, SignupPage, VerifyPage
 from e2e.pages.campaigns import ApprovalsInboxPage, CampaignBuilderPage, CampaignDraft, CampaignPage, DeliveryRow
 from e2e.pages.dao import ProposalPage
@@ -182,9 +182,8 @@ def govern(flow: FlowRecorder, env: E2ETarget, campaign: CampaignPage, result: C
 def confirm_on_chain(flow: FlowRecorder, env: E2ETarget, result: CampaignFlowResult) -> dict[str, Any]:
     """The page's transaction links are the API's anchors; the chain driver confirms those anchors against
     the delivered emails, and the proposal's record, votes, tally and decision; an anchor link opens."""
-    stack_dir = env.stack.state_dir if env.stack is not None else None
     try:
-        driver = chain_driver(env.target, flow.run_dir, stack_dir)
+        driver = env.chain_driver()
     except ChainCheckUnavailable as exc:  # no chain driver or no chain: no data, never a pass
         pytest.skip(f"inconclusive: {exc}")
     page = flow.actors[MEMBER].page

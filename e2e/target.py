@@ -7,13 +7,14 @@ and is checked before a browser starts, so a stopped target fails at once with t
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from launchgate.bdd.session import ROLE_EMAILS, check_reachable
+from e2e.chain_checks import ChainCheckUnavailable
+from launchgate.bdd.session import ROLE_EMAILS, TargetSession, check_reachable
 from launchgate.drivers.errors import DriverError, UnreachableError
 from launchgate.drivers.http import ApiClient
 from launchgate.drivers.mail import MailSink
@@ -25,9 +26,19 @@ CONSOLE_PATH = "/console/login"
 
 @dataclass
 class E2ETarget:
-    target: Target  # where things are for this run (the reference profile moved to its stack's ports)
-    stack: ReferenceStack | None = None  # when the run started it
+    """The gate suite's own target session (launchgate/bdd/session.py: the same actors, credentials, mail sink and
+    chain driver as steps/), and what only a browser needs: where the console is."""
+
+    session: TargetSession
     profile: Target | None = None  # the profile as written, before any move
+
+    @property
+    def target(self) -> Target:  # where things are for this run (the reference profile moved to its stack's ports)
+        return self.session.target
+
+    @property
+    def stack(self) -> ReferenceStack | None:  # when the run started it
+        return self.session.stack
 
     @property
     def name(self) -> str:
@@ -36,43 +47,43 @@ class E2ETarget:
     @property
     def console_url(self) -> str:
         """The console is served by the target's gateway."""
-        service = self.target.services.get("gateway")
-        if service is None:
-            raise UnreachableError("<console>", f"target {self.name} names no gateway to serve the console")
-        return service.url
+        return console_url(self.target)
 
     @property
     def sink(self) -> MailSink:
-        if "sink" not in self.target.services:
-            raise UnreachableError("<mail sink>", f"target {self.name} names no mail sink to read deliveries from")
-        return MailSink(self.target.services["sink"].url)
+        return self.session.mail_sink()
 
     def password(self, role: str) -> str:
-        """The seeded executive's password: the stack's secrets, or LAUNCHGATE_PASSWORD_<ROLE> elsewhere."""
-        if self.stack is not None:
-            return str(self.stack.secrets.role_passwords[role])
-        env = f"LAUNCHGATE_PASSWORD_{role.upper()}"
-        value = os.environ.get(env)
-        if not value:
-            raise UnreachableError("<credentials>", f"set {env} to the {role} account's password on {self.name}")
-        return value
+        return self.session.password(role)
 
     @staticmethod
     def email(role: str) -> str:
         return ROLE_EMAILS[role]
 
     def api(self, role: str) -> ApiClient:
-        """A client of the public API through the gateway, logged in as the seeded user of `role`."""
-        with ApiClient(self.console_url) as anonymous:
-            reply = anonymous.post("/api/auth/login", json={"email": self.email(role), "password": self.password(role)})
-        return ApiClient(self.console_url, token=str(reply["token"]))
+        """A client of the public API, acting as the seeded user of `role` (the session's credential)."""
+        return self.session.api("identity", role)
+
+    def chain_driver(self) -> Any:
+        """The session's chain driver, connected; ChainCheckUnavailable (inconclusive) without a chain."""
+        if self.target.chain is None:
+            raise ChainCheckUnavailable(f"target {self.name} names no chain in its profile")
+        return self.session.chain_driver()
 
     def stop(self) -> None:
+        self.session.close()
         if self.stack is not None:
             self.stack.down()
 
 
-def for_running_stack(target: Target, stack: ReferenceStack) -> E2ETarget:
+def console_url(target: Target) -> str:
+    service = target.services.get("gateway")
+    if service is None:
+        raise UnreachableError("<console>", f"target {target.name} names no gateway to serve the console")
+    return service.url
+
+
+def for_running_stack(target: Target, stack: ReferenceStack) -> Target:
     """The reference profile moved to the ports of a stack this run started."""
     moved = shift_ports(target, stack.port_base)
     explorer = moved.chain.explorer_tx_url if moved.chain else ""
@@ -80,13 +91,13 @@ def for_running_stack(target: Target, stack: ReferenceStack) -> E2ETarget:
         # The explorer page lives on the gateway, which moved with the rest.
         explorer = explorer.replace("http://127.0.0.1:18370", stack.url("gateway"))
         moved = dataclasses.replace(moved, chain=dataclasses.replace(moved.chain, explorer_tx_url=explorer))
-    return E2ETarget(moved, stack, target)
+    return moved
 
 
 def ensure_reachable(target: Target) -> None:
     """Every service answers, and the gateway serves the console: one error naming the URL otherwise."""
     check_reachable(target)
-    url = f"{E2ETarget(target).console_url}{CONSOLE_PATH}"
+    url = f"{console_url(target)}{CONSOLE_PATH}"
     try:
         status = httpx.get(url, timeout=5).status_code
     except httpx.TransportError as exc:

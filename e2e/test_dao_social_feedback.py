@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from e2e.chain_checks import ChainCheckUnavailable, chain_driver
+from e2e.chain_checks import ChainCheckUnavailable
 from e2e.conftest import FlowFactory
 from e2e.flows import executive, signed_in_member, unique
 from e2e.pages.dao import ProposalPage, ProposalsPage
@@ -38,8 +38,7 @@ def test_a_proposal_is_created_voted_and_approved(make_flow: FlowFactory, e2e_ta
         proposal.approve("Passed with a clear majority")
     with flow.step("the chain holds the proposal, its votes, tally and decision"):
         try:
-            driver = chain_driver(e2e_target.target, flow.run_dir,
-                                  e2e_target.stack.state_dir if e2e_target.stack else None)
+            driver = e2e_target.chain_driver()
         except ChainCheckUnavailable as exc:
             pytest.skip(f"inconclusive: {exc}")
         admin = e2e_target.api("admin")

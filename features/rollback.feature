@@ -1,7 +1,8 @@
 @preconditions
 Feature: Rollback
   A new version can go live and be rolled back without failing a request: a blue-green switch, and a canary
-  that gets a small share of the traffic first (framework §6).
+  that gets a small share of the traffic first (framework §6). How large a share, how many requests and how much
+  worse than the live version a canary may do are the gate's numbers (gates.yaml, rollback.canary).
 
   Every deploy action is a command the profile names under [hooks]: deploy (start a version in a slot),
   switch (send all traffic to a slot), canary (send a share to a slot) and rollback (undo the last switch,
@@ -25,7 +26,7 @@ Feature: Rollback
   @criterion.rollback.canary
   Scenario: A canary gets its share of the traffic and fails no more than the baseline
     Given a new version is deployed as a canary
-    When the canary gets 10% of the traffic
-    And 100 requests go through the gateway
-    Then the canary served between 5% and 15% of them
-    And the canary's error rate is at most 1 percentage point above the baseline's
+    When the canary is given its share of the traffic
+    And requests go through the gateway
+    Then the canary served close to its share of them
+    And the canary's error rate is not above the baseline's by more than the gate allows

@@ -6,10 +6,11 @@
 #    (LAUNCHGATE_MATRIX_HEALTHY_RUN);
 # 3. the same suite on the reference started apart and gated through its unmanaged profile, from the end of the
 #    main job's rehearsal; its own rehearsal runs alone too, and its verdicts must equal the main job's;
-# 4. from the end of that rehearsal, tests/ against real stacks on two pytest-xdist workers (a module's tests stay together; most of them wait on
-#    processes more than they compute), the fault matrix's faulted runs and the end-to-end soaks included; beside
-#    them the containers path on a private Docker engine (scripts/test-containers.sh) and the browser tests, in
-#    their own process (Playwright's sync API leaves an event loop behind);
+# 4. from the end of that rehearsal, tests/ and reference/tests/ against real stacks on two pytest-xdist workers
+#    (a module's tests stay together; most of them wait on processes more than they compute), the fault
+#    matrix's faulted runs and the end-to-end soaks included; beside them the containers path on a private
+#    Docker engine (scripts/test-containers.sh) and the browser tests, in their own process (Playwright's sync
+#    API leaves an event loop behind);
 # 5. line coverage of the harness, launchgate/ >= 80 % (CLI and suites are measured in their subprocesses too, but
 #    for the modules marked unmeasured_subprocesses: tests/conftest.py says why; the reference's services are the
 #    system under test and run untraced: pyproject.toml's [tool.coverage.report] omit).
@@ -127,7 +128,7 @@ background browser after unmanaged env LAUNCHGATE_TEST_PORT_BASE=26000 \
 tests_code=0
 tests_start=$SECONDS
 echo "== tests/ (real stacks, fault matrix, soaks; the containers path and the browser tests beside them)"
-$VENV/coverage run -m pytest tests -m "not browser and not containers" -n 2 --dist loadfile --durations=30 "$@" || tests_code=$?
+$VENV/coverage run -m pytest tests reference/tests -m "not browser and not containers" -n 2 --dist loadfile --durations=30 "$@" || tests_code=$?
 record "tests/ (real stacks, fault matrix, soaks)" "$tests_start" "$tests_code"
 failed=$tests_code
 unmanaged=0

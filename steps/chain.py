@@ -16,10 +16,11 @@ from launchgate.bdd.evidence_plugin import inconclusive, note
 from launchgate.bdd.session import TargetSession
 from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
 from launchgate.drivers.chain import ChainDriver, ChainError
-from launchgate.drivers.governance import GovernanceDriver, proposal_body
+from launchgate.drivers.governance import GovernanceDriver
 from launchgate.drivers.mail import MailSink
 from steps.campaigns import recipients_for
 from steps.common import required
+from steps.proposals import carry_to_execution, cast, open_vote
 
 REHEARSAL_VOTERS = ("ceo", "cfo")
 RECIPIENTS_PER_CAMPAIGN = 2  # two, so that a dropped email still leaves one in the mailbox to recompute
@@ -52,29 +53,8 @@ def _run_campaigns(campaigns: CampaignsDriver, count: int) -> list[dict[str, Any
     return finals
 
 
-def _open_vote(target: TargetSession, governance: GovernanceDriver, title: str) -> dict[str, Any]:
-    proposal = governance.create(proposal_body(title, "ceo"))
-    for action, body in (("submit", {"submitted_by": "ceo"}), ("start-voting", {})):
-        response = governance.transition(proposal["id"], action, body)
-        assert response.status_code == 200, f"{action} answered {response.status_code}: {response.text}"
-    return proposal
-
-
-def _vote(target: TargetSession, governance: GovernanceDriver, proposal_id: str, role: str) -> dict[str, Any]:
-    response = governance.vote(proposal_id, target.voter_key(role), "for")
-    assert response.status_code == 201, f"the {role} vote answered {response.status_code}: {response.text}"
-    return dict(response.json()["data"])
-
-
 def _carry_to_execution(target: TargetSession, governance: GovernanceDriver, title: str) -> dict[str, Any]:
-    proposal = _open_vote(target, governance, title)
-    for role in REHEARSAL_VOTERS:
-        _vote(target, governance, proposal["id"], role)
-    approval = {"approved_by": "ceo", "reasoning": "the DAO voted for it"}
-    for action, body in (("close-voting", {}), ("approve", approval)):
-        response = governance.transition(proposal["id"], action, body)
-        assert response.status_code == 200, f"{action} answered {response.status_code}: {response.text}"
-    final = governance.get(proposal["id"])
+    final = carry_to_execution(target, governance, open_vote(governance, title)["id"], REHEARSAL_VOTERS)
     assert final["status"] == "executed", f"proposal {final['id']} is {final['status']}, expected executed"
     return final
 
@@ -148,8 +128,9 @@ def executed_on_chain(context: dict[str, Any]) -> None:
 @given("voting on a proposal has started and the CEO has voted")
 def ceo_voted(target: TargetSession, context: dict[str, Any]) -> None:
     governance = target.governance()
-    proposal = _open_vote(target, governance, "Fund the community translation effort")
-    context.update(governance=governance, proposal=proposal, vote=_vote(target, governance, proposal["id"], "ceo"))
+    proposal = open_vote(governance, "Fund the community translation effort")
+    vote = cast(target, governance, proposal["id"], "ceo")["data"]
+    context.update(governance=governance, proposal=proposal, vote=vote)
 
 
 @then("the DAO contract refuses a second vote by the CEO")

@@ -19,6 +19,7 @@ from launchgate.drivers.governance import GovernanceDriver, proposal_body
 from launchgate.drivers.http import ApiClient
 from launchgate.drivers.identity import IdentityDriver
 from launchgate.drivers.transport import read_transport
+from steps.proposals import advance
 
 INTEGRATIONS_TABLE = "platform_integrations"  # [database] integrations_table overrides
 USERS_TABLE = "platform_users"  # [database] users_table overrides
@@ -160,8 +161,7 @@ def another_proposal(context: dict[str, Any]) -> None:
 @when("the proposal is submitted")
 def proposal_submitted(context: dict[str, Any]) -> None:
     pid = context["proposal"]["id"]
-    response = context["governance"].transition(pid, "submit", {"submitted_by": "ceo"})
-    assert response.status_code == 200, f"submit answered {response.status_code}: {response.text[:300]}"
+    advance(context["governance"], pid, "submit")
     assert context["governance"].get(pid)["status"] != "draft", "the submitted proposal still reads as a draft"
 
 

@@ -11,7 +11,7 @@ from launchgate.bdd.session import TargetSession
 from launchgate.drivers.campaigns import campaign_body
 from launchgate.drivers.governance import GovernanceDriver
 from steps.campaigns import _create, recipients_for
-from steps.chain import _vote
+from steps.proposals import advance, carry_to_execution
 
 EXECUTIVE_AGENTS = ("ceo", "cfo", "clo")
 
@@ -63,15 +63,8 @@ def nothing_sent_yet(target: TargetSession, context: dict[str, Any]) -> None:
 @when("the CEO and the CFO vote for the campaign's proposal and an administrator approves the outcome")
 def vote_campaign_proposal(target: TargetSession, context: dict[str, Any]) -> None:
     governance: GovernanceDriver = context["governance"]
-    proposal_id = context["proposal_id"]
-    response = governance.transition(proposal_id, "start-voting")
-    assert response.status_code == 200, f"start-voting answered {response.status_code}: {response.text}"
-    for role in ("ceo", "cfo"):
-        _vote(target, governance, proposal_id, role)
-    approval = {"approved_by": "ceo", "reasoning": "the DAO voted for the campaign"}
-    for action, body in (("close-voting", {}), ("approve", approval)):
-        response = governance.transition(proposal_id, action, body)
-        assert response.status_code == 200, f"{action} answered {response.status_code}: {response.text}"
+    advance(governance, context["proposal_id"], "start-voting")
+    carry_to_execution(target, governance, context["proposal_id"], ("ceo", "cfo"))
 
 
 @then("the DAO contract records the campaign's proposal as executed")

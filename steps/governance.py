@@ -8,7 +8,7 @@ from pytest_bdd import given, parsers, then, when
 
 from launchgate.bdd.session import TargetSession
 from launchgate.drivers.governance import proposal_body
-from launchgate.drivers.http import answer
+from steps.proposals import advance, cast
 
 VOTERS = {"the CEO": "ceo", "the CFO": "cfo", "the CLO": "clo", "the CTO": "cto"}
 
@@ -28,25 +28,18 @@ def drafted(target: TargetSession, context: dict[str, Any]) -> None:
 @given("voting on it has started")
 @when("it is submitted and voting starts")
 def submit_and_start(context: dict[str, Any]) -> None:
-    governance, pid = context["governance"], context["proposal"]["id"]
-    for action, body in (("submit", {"submitted_by": "ceo"}), ("start-voting", {})):
-        response = governance.transition(pid, action, body)
-        assert response.status_code == 200, answer(response)
+    advance(context["governance"], context["proposal"]["id"], "submit", "start-voting")
 
 
 @when(parsers.parse("{who} vote for it with signed ballots"))
 def vote_for(target: TargetSession, context: dict[str, Any], who: str) -> None:
-    context["votes"] = {}
-    for role in _voters(who):
-        response = context["governance"].vote(context["proposal"]["id"], target.voter_key(role), "for")
-        assert response.status_code == 201, f"the {role.upper()}'s vote: {answer(response)}"
-        context["votes"][role] = response.json()
+    context["votes"] = {role: cast(target, context["governance"], context["proposal"]["id"], role)
+                        for role in _voters(who)}
 
 
 @when("voting closes")
 def close_voting(context: dict[str, Any]) -> None:
-    response = context["governance"].transition(context["proposal"]["id"], "close-voting")
-    assert response.status_code == 200, answer(response)
+    advance(context["governance"], context["proposal"]["id"], "close-voting")
 
 
 @then("the tally counts every signed vote with its voting power")
@@ -67,34 +60,31 @@ def proposal_status(context: dict[str, Any], status: str) -> None:
 
 @when("an administrator approves it")
 def admin_approves(context: dict[str, Any]) -> None:
-    response = context["governance"].transition(
-        context["proposal"]["id"], "approve", {"approved_by": "admin", "reasoning": "community supports it"}
-    )
-    assert response.status_code == 200, answer(response)
+    advance(context["governance"], context["proposal"]["id"], "approve", approved_by="admin",
+            reasoning="community supports it")
 
 
 @when("someone tries to start voting on the draft")
 def start_voting_on_draft(context: dict[str, Any]) -> None:
-    context["response"] = context["governance"].transition(context["proposal"]["id"], "start-voting")
+    context["outcome"] = context["governance"].transition(context["proposal"]["id"], "start-voting")
 
 
 @when(parsers.parse("{who} votes twice"))
 def vote_twice(target: TargetSession, context: dict[str, Any], who: str) -> None:
     role = VOTERS[who]
-    first = context["governance"].vote(context["proposal"]["id"], target.voter_key(role), "for")
-    assert first.status_code == 201, f"the first vote: {answer(first)}"
-    context["response"] = context["governance"].vote(context["proposal"]["id"], target.voter_key(role), "against")
+    cast(target, context["governance"], context["proposal"]["id"], role)
+    context["outcome"] = context["governance"].vote(context["proposal"]["id"], target.voter_key(role), "against")
 
 
 @when(parsers.parse("a ballot for {who} arrives with a forged signature"))
 def forged_ballot(target: TargetSession, context: dict[str, Any], who: str) -> None:
     forged = "0x" + "11" * 65
-    context["response"] = context["governance"].vote(
+    context["outcome"] = context["governance"].vote(
         context["proposal"]["id"], target.voter_key(VOTERS[who]), "for", signature=forged
     )
 
 
 @then("the request is refused")
 def refused(context: dict[str, Any]) -> None:
-    response = context["response"]
-    assert 400 <= response.status_code < 500, f"expected a refusal, but {answer(response)}"
+    outcome = context["outcome"]
+    assert outcome.refused, f"expected a refusal, but {outcome.describe()}"

@@ -84,15 +84,15 @@ def soak_long_enough(context: dict[str, Any]) -> None:
     _long_enough(context, "alpha.stability")
 
 
-@then("the probes found every service up as much of the time as the Closed Beta asks")
-def uptime_met(context: dict[str, Any]) -> None:
+@then("the soak's probes measured how much of the time every service was up")
+def uptime_measured(context: dict[str, Any], request: pytest.FixtureRequest) -> None:
+    """The soak's `uptime` measurements are the evidence; the scorer alone holds them to beta.uptime's bar, sample
+    count and duration (gates.yaml). A soak whose probes measured nothing has nothing to judge."""
     summary = context["soak"]
     uptime, probes = summary.details.get("uptime"), summary.details.get("probes")
     assert uptime is not None and probes, "the soak's probes measured no uptime"
-    bar = gate_criterion("beta.uptime").pass_
-    assert bar.holds(float(uptime)), f"the probes found the system up {float(uptime):.4%} of {probes} probes, " \
-                                     f"the Closed Beta asks {bar.text()}"
-    _long_enough(context, "beta.uptime")
+    note(request, f"the probes found the system up {float(uptime):.4%} of {probes:,} probes over "
+                  f"{fmt_duration(summary.details.get('observed_s'))}")
 
 
 # -- the onboarding rehearsal ------------------------------------------------------------------------------------

@@ -11,14 +11,16 @@ import time
 from typing import Any
 
 import pytest
-from pytest_bdd import given, parsers, then, when
+from pytest_bdd import given, then, when
 
 from launchgate.bdd.evidence_plugin import inconclusive, note
 from launchgate.bdd.means import require_hooks
 from launchgate.bdd.session import TargetSession
 from launchgate.drivers.hooks import HookError, Hooks
-from launchgate.drivers.traffic import SLOT_HEADER, SteadyTraffic, TrafficLog, is_loopback, send_requests
+from launchgate.drivers.traffic import SLOT_HEADER, SteadyTraffic, TrafficLog, is_loopback, send_requests, serving_slot
+from launchgate.gates.model import CanaryPlan
 from launchgate.waiting import wait_for
+from steps.common import gate_criterion
 
 PROBE_PATH = "/api/email/templates"  # a cheap read the 371OS conduit serves
 DEPLOY_TIMEOUT_S = 180.0
@@ -42,8 +44,7 @@ def _rollback_at_end(hooks: Hooks, context: dict[str, Any], request: pytest.Fixt
 
 
 def _live_slot(target: TargetSession) -> str:
-    response = target.api("email").raw("GET", PROBE_PATH)
-    slot = response.headers.get(SLOT_HEADER)
+    slot = serving_slot(target.api("email"), PROBE_PATH)
     if not slot:
         inconclusive(f"answers of {target.name} name no release slot ({SLOT_HEADER} header): the harness "
                      "cannot tell which version served a request")
@@ -130,35 +131,41 @@ def deployed_canary(target: TargetSession, context: dict[str, Any], request: pyt
     context["hooks"] = hooks
 
 
-@when(parsers.parse("the canary gets {percent:d}% of the traffic"))
-def canary_share(context: dict[str, Any], percent: int) -> None:
-    context["hooks"].run("canary", timeout=DEPLOY_TIMEOUT_S, slot="canary", percent=percent)
+def _plan() -> CanaryPlan:
+    plan = gate_criterion("rollback.canary").canary
+    assert plan is not None, "gates.yaml gives rollback.canary no canary: {percent, requests, ...} to try it with"
+    return plan
 
 
-@when(parsers.parse("{count:d} requests go through the gateway"))
-def requests_through(target: TargetSession, context: dict[str, Any], count: int) -> None:
-    context["requests"] = send_requests(target.api("email", "admin"), PROBE_PATH, count)
+@when("the canary is given its share of the traffic")
+def canary_share(context: dict[str, Any]) -> None:
+    context["hooks"].run("canary", timeout=DEPLOY_TIMEOUT_S, slot="canary", percent=f"{_plan().percent:g}")
 
 
-@then(parsers.parse("the canary served between {low:d}% and {high:d}% of them"))
-def canary_served(context: dict[str, Any], request: pytest.FixtureRequest, low: int, high: int) -> None:
-    log: TrafficLog = context["requests"]
+@when("requests go through the gateway")
+def requests_through(target: TargetSession, context: dict[str, Any]) -> None:
+    context["requests"] = send_requests(target.api("email", "admin"), PROBE_PATH, _plan().requests)
+
+
+@then("the canary served close to its share of them")
+def canary_served(context: dict[str, Any], request: pytest.FixtureRequest) -> None:
+    plan, log = _plan(), context["requests"]
+    low, high = max(0.0, plan.percent - plan.share_tolerance), min(100.0, plan.percent + plan.share_tolerance)
     slots = log.slots()
     share = slots.get("canary", 0) / len(log.answers)
     note(request, f"{len(log.answers)} requests: " + ", ".join(f"{s} {n}" for s, n in sorted(slots.items())))
     assert low / 100 <= share <= high / 100, (
-        f"the canary served {share:.0%} of {len(log.answers)} requests, outside {low}% to {high}% "
+        f"the canary served {share:.0%} of {len(log.answers)} requests, outside {low:g}% to {high:g}% "
         f"(by slot: {dict(slots)})"
     )
 
 
-@then(parsers.parse("the canary's error rate is at most {points:d} percentage point above the baseline's"))
-@then(parsers.parse("the canary's error rate is at most {points:d} percentage points above the baseline's"))
-def canary_errors(context: dict[str, Any], request: pytest.FixtureRequest, points: int) -> None:
-    log: TrafficLog = context["requests"]
+@then("the canary's error rate is not above the baseline's by more than the gate allows")
+def canary_errors(context: dict[str, Any], request: pytest.FixtureRequest) -> None:
+    points, log = _plan().max_error_excess, context["requests"]
     canary, baseline = log.error_rate("canary"), log.error_rate(context["baseline"])
     note(request, f"error rate: canary {canary:.1%}, baseline ({context['baseline']}) {baseline:.1%}")
     assert canary <= baseline + points / 100, (
         f"the canary's error rate is {canary:.1%} against the baseline's {baseline:.1%} "
-        f"(at most {points} point(s) above it allowed)"
+        f"(at most {points:g} point(s) above it allowed)"
     )

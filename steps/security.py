@@ -10,7 +10,6 @@ from launchgate.bdd.evidence_plugin import inconclusive
 from launchgate.bdd.session import TargetSession
 from launchgate.drivers.access import FOREIGN_ORIGIN, MUTATING_ACTIONS, attempt, origins_allowed
 from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
-from launchgate.drivers.http import answer
 from launchgate.drivers.monitoring import read_config
 
 
@@ -19,22 +18,21 @@ def anonymous_attempt(target: TargetSession, context: dict[str, Any], action: st
     area = MUTATING_ACTIONS[action][0]
     if area not in target.target.api:
         inconclusive(f"target {target.name} has no {area} API to probe")
-    response = attempt(target.api(area), action)
-    context["status"], context["answer"] = response.status_code, answer(response)
+    context["outcome"] = attempt(target.api(area), action)
 
 
 @then("the request is refused as unauthenticated")
 def refused_unauthenticated(context: dict[str, Any]) -> None:
-    status = context["status"]
-    if status == 401:
+    outcome = context["outcome"]
+    if outcome.unauthenticated:
         return
-    if status < 400:
+    if outcome.accepted:
         what = "the action was carried out: nothing asks who the caller is"
-    elif status == 403:
+    elif outcome.lacks_role:
         what = "refused for lack of a role, not for lack of authentication"
     else:
         what = "judged on its content, so no authentication stood in the way"
-    raise AssertionError(f"an anonymous caller was not refused with 401: {context['answer']} ({what})")
+    raise AssertionError(f"an anonymous caller was not refused with 401: {outcome.describe()} ({what})")
 
 
 @given(parsers.parse("member {owner} has created a campaign"))
@@ -46,12 +44,13 @@ def member_created(target: TargetSession, context: dict[str, Any], owner: str) -
 @when(parsers.parse("member {other} asks for that campaign"))
 def other_member_reads(target: TargetSession, context: dict[str, Any], other: str) -> None:
     campaigns: CampaignsDriver = target.member_campaigns(other)
-    context["status"] = campaigns.api.raw("GET", f"/api/email/campaign/{context['campaign']['id']}").status_code
+    context["outcome"] = campaigns.read(context["campaign"]["id"])
 
 
 @then("the campaign is not shown to them")
 def not_shown(context: dict[str, Any]) -> None:
-    assert context["status"] in (403, 404), f"another member read the campaign (status {context['status']})"
+    outcome = context["outcome"]
+    assert outcome.withheld, f"another member was not refused the campaign: {outcome.describe()}"
 
 
 @when("a member tries to decide an approval meant for the CFO")
@@ -60,16 +59,14 @@ def member_decides(target: TargetSession, context: dict[str, Any]) -> None:
     campaign_id = context["campaign"]["id"]
     pending = [a for a in target.campaigns().pending_approvals("cfo") if a["campaignId"] == campaign_id]
     assert pending, f"no CFO approval is pending for campaign {campaign_id}"
-    member = target.member_campaigns("mallory")
-    response = member.api.raw(
-        "POST", f"/api/approvals/{pending[0]['id']}/decision", json={"decision": "approve", "reason": "me"}
-    )
-    context["status"] = response.status_code
+    context["outcome"] = target.member_campaigns("mallory").try_decide(pending[0]["id"], "approve", "me")
 
 
 @then("the decision is refused for lack of the role")
 def refused_role(context: dict[str, Any]) -> None:
-    assert context["status"] == 403, f"a member deciding for the CFO got {context['status']}, not 403"
+    outcome = context["outcome"]
+    assert outcome.lacks_role, f"a member deciding for the CFO was not refused for lack of the role: " \
+                               f"{outcome.describe()}"
 
 
 @then("no service's configuration view reveals a secret")

@@ -41,6 +41,7 @@ from launchgate.drivers.chain import (
 )
 from launchgate.drivers.governance import GovernanceDriver, proposal_body
 from launchgate.drivers.mail import recompute_hash
+from launchgate.drivers.outcomes import Accepted
 from launchgate.drivers.verification import HEADER_EMAIL_ID
 from launchgate.evidence import EvidenceWriter, read_evidence
 from launchgate.runner import PROJECT_ROOT
@@ -94,15 +95,15 @@ def open_proposal(stack: Any) -> tuple[GovernanceDriver, dict[str, Any]]:
     governance = GovernanceDriver(stack.client("admin"))
     proposal = governance.create(proposal_body(f"Chain test {secrets.token_hex(3)}", "ceo"))
     for action, body in (("submit", {"submitted_by": "ceo"}), ("start-voting", {})):
-        response = governance.transition(proposal["id"], action, body)
-        assert response.status_code == 200, response.text
+        outcome = governance.transition(proposal["id"], action, body)
+        assert outcome.accepted, outcome.describe()
     return governance, proposal
 
 
 def vote(governance: GovernanceDriver, proposal_id: str, role: str, option: str) -> dict[str, Any]:
-    response = governance.vote(proposal_id, VOTERS[role]["private_key"], option)
-    assert response.status_code == 201, response.text
-    return dict(response.json()["data"])
+    outcome = governance.vote(proposal_id, VOTERS[role]["private_key"], option)
+    assert isinstance(outcome, Accepted) and outcome.status == 201, outcome.describe()
+    return dict(outcome.data["data"])
 
 
 @pytest.fixture
@@ -230,8 +231,8 @@ def test_the_chain_tally_and_outcome_equal_the_api(stack: Any, tmp_path: Path) -
     vote(governance, pid, "cfo", "against")
     vote(governance, pid, "clo", "abstain")
     for action, body in (("close-voting", {}), ("approve", {"approved_by": "ceo", "reasoning": "passed"})):
-        response = governance.transition(pid, action, body)
-        assert response.status_code == 200, response.text
+        outcome = governance.transition(pid, action, body)
+        assert outcome.status == 200, outcome.describe()
     final = governance.get(pid)
     driver = driver_for(stack, tmp_path)
     confirmed = driver.confirm_proposal(final, governance.votes(pid))
@@ -254,7 +255,7 @@ def test_a_failed_vote_is_failed_on_chain_too(stack: Any) -> None:
     governance, proposal = open_proposal(stack)
     pid = proposal["id"]
     vote(governance, pid, "ceo", "against")
-    assert governance.transition(pid, "close-voting").status_code == 200
+    assert governance.transition(pid, "close-voting").status == 200
     final = governance.get(pid)
     assert final["votingResults"]["outcome"] == "failed"
     confirmed = driver_for(stack).confirm_proposal(final, governance.votes(pid))
@@ -265,7 +266,7 @@ def test_a_double_vote_reverts_on_chain(stack: Any) -> None:
     governance, proposal = open_proposal(stack)
     pid = proposal["id"]
     first = vote(governance, pid, "ceo", "for")
-    assert governance.vote(pid, VOTERS["ceo"]["private_key"], "against").status_code == 400  # the API refuses
+    assert governance.vote(pid, VOTERS["ceo"]["private_key"], "against").status == 400  # the API refuses
     relay_key = ChainKey(derive_service_private_key(stack.secrets.chain_private_key, "governance"))
     driver = driver_for(stack, key=relay_key)
     assert driver.wait_confirmed(first["transaction_hash"], "first vote").sender == relay_key.address

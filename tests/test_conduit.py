@@ -210,9 +210,9 @@ def test_one_manual_rejection_rejects_the_campaign(stack: Any) -> None:
 def _vote_through(stack: Any, proposal_id: str, option: str) -> None:
     """Runs a proposal through voting with the seeded CEO voter, then closes the vote."""
     gov = GovernanceDriver(stack.client("ceo", "exec-ceo", base=stack.url("governance")))
-    assert gov.transition(proposal_id, "start-voting").status_code == 200
-    assert gov.vote(proposal_id, VOTERS["ceo"]["private_key"], option).status_code == 201
-    assert gov.transition(proposal_id, "close-voting").status_code == 200
+    assert gov.transition(proposal_id, "start-voting").status == 200
+    assert gov.vote(proposal_id, VOTERS["ceo"]["private_key"], option).status == 201
+    assert gov.transition(proposal_id, "close-voting").status == 200
 
 
 def test_dao_approval_gates_delivery(stack: Any) -> None:
@@ -230,7 +230,7 @@ def test_dao_approval_gates_delivery(stack: Any) -> None:
 
     _vote_through(stack, proposal_id, "for")
     gov = GovernanceDriver(stack.client("ceo", "exec-ceo", base=stack.url("governance")))
-    assert gov.transition(proposal_id, "approve", {"approved_by": "ceo_mimi"}).status_code == 200
+    assert gov.transition(proposal_id, "approve", {"approved_by": "ceo_mimi"}).status == 200
     final = wait_final(owner, created["id"])
     assert final["status"] == "completed" and final["daoApproval"]["approved"] is True
     for recipient in recipients:

@@ -540,6 +540,11 @@ def test_malformed_file_lists_every_problem_with_line_and_field() -> None:
          "      - id: a.b\n        wording: w\n        pass: '== 0'\n        source:\n"
          "          - {kind: incident, aggregate: count}\n          - {kind: measurement, aggregate: mean}\n",
          "gates.yaml:6: gates.a.criteria[0] (a.b): several sources can only be combined when each one counts"),
+        ("gates:\n  a:\n    title: A\n    pass: 90\n    criteria:\n"
+         "      - id: a.b\n        wording: w\n        pass: '>= 100%'\n"
+         "        source: {kind: scenario, aggregate: ratio_passed}\n"
+         "        canary: {percent: 150, requests: 100, share_tolerance: 5, max_error_excess: 1}\n",
+         "gates.yaml:10: gates.a.criteria[0] (a.b).canary.percent: Input should be less than 100"),
     ],
 )
 def test_single_problems_name_their_line(text: str, expected: str) -> None:
@@ -601,3 +606,24 @@ def test_history_compares_with_the_previous_run_and_keeps_one_line_per_run(tmp_p
     assert previous_entry([*entries, {**entry, "run": "r3"}], "r3", like=entry)["run"] == "r2"
     history.write_text(history.read_text() + "not json\n")
     assert len(read_history(history)) == 3
+
+
+def test_the_steps_ask_the_runs_gates_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`launchgate run --gates-file` reaches the steps (LAUNCHGATE_GATES_FILE): how many users to onboard and how
+    a canary is tried come from the file the run scores with, not from gates.yaml beside the code."""
+    from launchgate.runner import GATES_FILE_ENV
+    from steps import common
+
+    text = (Path(__file__).parents[1] / "gates.yaml").read_text()
+    assert "canary: {percent: 10, requests: 100," in text
+    other = tmp_path / "gates.yaml"
+    other.write_text(text.replace("canary: {percent: 10, requests: 100,", "canary: {percent: 20, requests: 40,"))
+    common._gates.cache_clear()
+    try:
+        assert common.gate_criterion("rollback.canary").canary.percent == 10  # type: ignore[union-attr]
+        monkeypatch.setenv(GATES_FILE_ENV, str(other))
+        common._gates.cache_clear()
+        plan = common.gate_criterion("rollback.canary").canary
+        assert plan is not None and (plan.percent, plan.requests) == (20, 40)
+    finally:
+        common._gates.cache_clear()

@@ -73,9 +73,8 @@ class TargetSession:
         mode = self.target.auth.get("mode", "none")
         if mode == "stack-secrets" and self.stack is not None:
             if role not in self._tokens:
-                password = self.stack.secrets.role_passwords[role]
                 reply = self.api("identity").post(
-                    "/api/auth/login", json={"email": ROLE_EMAILS[role], "password": password}
+                    "/api/auth/login", json={"email": ROLE_EMAILS[role], "password": self.password(role)}
                 )
                 self._tokens[role] = reply["token"]
             return {"Authorization": f"Bearer {self._tokens[role]}"}
@@ -87,6 +86,16 @@ class TargetSession:
                          f"([auth.roles] {role} = {{ token_env = \"VAR\" }}): it does not act as {role} with "
                          "another role's")
         return credential.headers()
+
+    def password(self, role: str) -> str:
+        """The password of the seeded `role` user: the reference's secrets.json, else the variable
+        LAUNCHGATE_PASSWORD_<ROLE> (a deployment's own account, for the browser flows that log in as it)."""
+        if self.stack is not None:
+            return self.stack.secrets.role_passwords[role]
+        variable = f"LAUNCHGATE_PASSWORD_{role.upper()}"
+        if not os.environ.get(variable):
+            raise UnreachableError("<credentials>", f"set {variable} to the {role} account's password on {self.name}")
+        return os.environ[variable]
 
     def api(self, area: str, role: str | None = None) -> ApiClient:
         base = self.target.api.get(area)

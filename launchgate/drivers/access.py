@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from launchgate.drivers.campaigns import campaign_body
 from launchgate.drivers.governance import proposal_body
 from launchgate.drivers.http import ApiClient
+from launchgate.drivers.outcomes import Accepted, Refused, outcome_of
 
 # action -> (API area, method, path, body)
 MUTATING_ACTIONS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
@@ -30,10 +29,10 @@ MUTATING_ACTIONS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
 }
 
 
-def attempt(client: ApiClient, action: str) -> httpx.Response:
-    """The target's answer to `action` (its status says whether the caller was refused)."""
+def attempt(client: ApiClient, action: str) -> Accepted | Refused:
+    """What the target did with `action`: carried it out, or refused the caller (and why)."""
     _area, method, path, body = MUTATING_ACTIONS[action]
-    return client.raw(method, path, json=body)
+    return outcome_of(client.raw(method, path, json=body))
 
 
 # What a page reads (routes of 371os-contract.md).

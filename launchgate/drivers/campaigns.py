@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from launchgate.drivers.http import ApiClient
+from launchgate.drivers.outcomes import Accepted, Refused, outcome_of
 from launchgate.waiting import wait_for
 
 FINAL_STATUSES = ("completed", "rejected", "failed")
@@ -70,6 +71,15 @@ class CampaignsDriver:
         return self.wait_until(
             campaign_id, lambda c: c["status"] in FINAL_STATUSES, f"to reach {'/'.join(FINAL_STATUSES)}", timeout
         )
+
+    def read(self, campaign_id: str) -> Accepted | Refused:
+        """Whether this caller is given the campaign: accepted (with it), or refused (hidden from them)."""
+        return outcome_of(self.api.raw("GET", f"/api/email/campaign/{campaign_id}"))
+
+    def try_decide(self, approval_id: str, decision: str, reason: str) -> Accepted | Refused:
+        """An approval decision as this caller, who may not be allowed to make it."""
+        return outcome_of(self.api.raw("POST", f"/api/approvals/{approval_id}/decision",
+                                       json={"decision": decision, "reason": reason}))
 
     def pending_approvals(self, role: str | None = None) -> list[dict[str, Any]]:
         params = {"status": "pending", **({"role": role} if role else {})}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from launchgate.drivers.http import ApiClient
+from launchgate.drivers.outcomes import Accepted, Refused, outcome_of
 
 PREFIX = "/api/governance"
 
@@ -72,11 +73,12 @@ class GovernanceDriver:
             records = (page(last - 1)[0] if last > 2 else records) + page(last)[0]
         return records[-count:], total
 
-    def transition(self, proposal_id: str, action: str, body: dict[str, Any] | None = None) -> Any:
-        """submit, start-voting, close-voting, approve or reject; the raw response, for guard checks."""
-        return self.api.raw("POST", f"{PREFIX}/proposals/{proposal_id}/{action}", json=body or {})
+    def transition(self, proposal_id: str, action: str, body: dict[str, Any] | None = None) -> Accepted | Refused:
+        """submit, start-voting, close-voting, approve or reject: accepted, or refused by a guard."""
+        return outcome_of(self.api.raw("POST", f"{PREFIX}/proposals/{proposal_id}/{action}", json=body or {}))
 
-    def vote(self, proposal_id: str, private_key: str, option: str, signature: str | None = None) -> Any:
+    def vote(self, proposal_id: str, private_key: str, option: str, signature: str | None = None) -> Accepted | Refused:
+        """A ballot signed with `private_key` (or carrying `signature`): accepted (the vote), or refused."""
         # Imported here: eth_account's import costs about 0.6 s of CPU, which every gate run that casts no vote
         # (most faulted runs of the matrix) would otherwise pay at collection.
         from eth_account import Account
@@ -92,7 +94,7 @@ class GovernanceDriver:
             "vote_option": option,
             "signature": signature,
         }
-        return self.api.raw("POST", f"{PREFIX}/votes", json=body)
+        return outcome_of(self.api.raw("POST", f"{PREFIX}/votes", json=body))
 
     def votes(self, proposal_id: str) -> list[dict[str, Any]]:
         return list(self.api.get(f"{PREFIX}/proposals/{proposal_id}/votes", key="data"))

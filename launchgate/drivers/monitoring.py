@@ -24,6 +24,14 @@ class HealthReading:
         return self.status_code == 200 and self.body.get("status") in ("operational", "healthy", "ok")
 
     @property
+    def says_degraded(self) -> bool:
+        """Up, but saying a dependency is not: 503, as the 371OS contract's health check answers then."""
+        return self.status_code == 503
+
+    def describe(self) -> str:
+        return f"GET {self.url} answered {self.status_code}: {self.summary}"
+
+    @property
     def summary(self) -> str:
         """What the health check said, in plain words (the error of a 404 page, else the body)."""
         return summarize_body(self.text, 200)

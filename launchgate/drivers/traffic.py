@@ -70,6 +70,11 @@ def _one(client: ApiClient, path: str) -> Answer:
     return Answer(at, response.status_code, response.headers.get(SLOT_HEADER))
 
 
+def serving_slot(client: ApiClient, path: str) -> str | None:
+    """The release slot that serves `path` now (SLOT_HEADER of one answer); None when the target names none."""
+    return _one(client, path).slot
+
+
 def send_requests(client: ApiClient, path: str, count: int) -> TrafficLog:
     """`count` GET requests in a row, each answer recorded."""
     log = TrafficLog()

@@ -161,6 +161,18 @@ class StabilityWindows(BaseModel):
     abort_grace: Seconds = Field(300.0, description="abort-on-fail: how long a key breach must last")
 
 
+class CanaryPlan(BaseModel):
+    """How a canary release is tried (rollback.canary): the share of traffic it is given and the requests sent; how
+    far the share it served may stray from that (percentage points either way), and how many percentage points its
+    error rate may exceed the baseline's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    percent: float = Field(gt=0, lt=100)
+    requests: int = Field(ge=10)
+    share_tolerance: float = Field(ge=0, le=100)
+    max_error_excess: float = Field(ge=0, le=100)
+
+
 def _source_list(raw: Any) -> Any:
     return [raw] if isinstance(raw, dict) else raw
 
@@ -180,6 +192,7 @@ class Criterion(BaseModel):
     max_gap: Seconds = Field(600.0, description="a longer pause breaks a continuous observation")
     note: str | None = Field(None, description="why this threshold")
     windows: StabilityWindows | None = Field(None, description="soak window bounds (alpha.stability)")
+    canary: CanaryPlan | None = Field(None, description="how a canary release is tried (rollback.canary)")
 
     @model_validator(mode="after")
     def _sources_combine(self) -> Criterion:

@@ -278,8 +278,8 @@ class _Abort:
         """The window rule's error rate and p95 over the last seconds of load, and the probes' downtime."""
         requests, failures, p95 = live.recent(now)
         snap = live.snapshot()
-        checks = [judge_p95(p95, self.bounds)] + ([check_error_rate(requests, failures, self.bounds)]
-                                                  if requests else [])
+        checks = [*([check_error_rate(requests, failures, self.bounds)] if requests else []),
+                  judge_p95(p95, self.bounds)]
         found = breaches(checks)
         if snap["down_since"] is not None:
             found.append(f"down: {', '.join(snap['down']) or 'a service'}")  # type: ignore[arg-type]
