@@ -241,16 +241,9 @@ class ReferenceStack:
 
     def restart(self, services: list[str], *, faults: list[str] | None = None, term: bool = False) -> None:
         """Services killed (-9, or SIGTERM with `term`) and started again, optionally with other fault switches."""
-        args = [*services, *(["--term"] if term else []), *([f"--faults={','.join(faults)}"] if faults is not None
-                                                             else [])]
+        args = list(services)
+        if term:
+            args.append("--term")
+        if faults is not None:
+            args.append(f"--faults={','.join(faults)}")
         self._run("restart", *args)
-
-    def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
-        """Kills one process of the stack the hard way, by its PID file (outage and restart tests)."""
-        pidfile = self.pidfile(name)
-        pid = procs.read_pid(pidfile)
-        if pid is None:
-            raise StackError(f"{name} is not running")
-        procs.send_signal(pid, sig)  # the group: PostgreSQL's backends must not outlive their postmaster
-        procs.wait_until(lambda: not procs.is_alive(pid), 10)
-        pidfile.unlink(missing_ok=True)

@@ -1,5 +1,5 @@
-"""What the server-rendered pages (the reference console, the UAT sign-off page) share: form bodies,
-CSRF tokens and field errors. No JavaScript anywhere: plain HTML forms, posted and redirected.
+"""What the UAT sign-off page's forms need: form bodies, CSRF tokens and field errors. No JavaScript anywhere: plain
+HTML forms, posted and redirected. (The reference's console has its own: the two programs share no code.)
 """
 
 from __future__ import annotations

@@ -87,10 +87,10 @@ def _container(row: dict[str, object]) -> str:
 def cmd_down(args: argparse.Namespace) -> int:
     stack = _stack(args)
     stopped = stack.down()
-    if args.json:
+    if args.json:  # what could not be stopped travels in the JSON, for the caller to say
         print(json.dumps({"stopped": stopped, "notes": stack.notes}))
-    else:
-        print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+        return 0
+    print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
     for note in stack.notes:
         print(f"reference371os: {note}", file=sys.stderr)
     return EXIT_USAGE if stack.notes else 0

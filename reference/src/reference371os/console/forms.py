@@ -1,5 +1,5 @@
-"""What the server-rendered pages (the reference console, the UAT sign-off page) share: form bodies,
-CSRF tokens and field errors. No JavaScript anywhere: plain HTML forms, posted and redirected.
+"""What the console's server-rendered pages share: form bodies, CSRF tokens and field errors. No JavaScript
+anywhere: plain HTML forms, posted and redirected.
 """
 
 from __future__ import annotations
