@@ -15,6 +15,8 @@ from pathlib import Path
 
 import playwright
 
+from launchgate import paths
+
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -25,7 +27,7 @@ LAUNCH_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = paths.ROOT
 LOCAL_REGISTRY = PROJECT_ROOT / ".launchgate" / "playwright"
 DEFAULT_REGISTRY = Path.home() / ".cache" / "ms-playwright"
 VIDEO_ENV = "LAUNCHGATE_E2E_VIDEO"

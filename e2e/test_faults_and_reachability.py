@@ -16,9 +16,10 @@ import pytest
 from e2e.conftest import FlowFactory
 from e2e.flows import DELIVERY_STEP, campaign_to_chain
 from e2e.target import E2ETarget
+from launchgate import paths
 
 pytestmark = pytest.mark.browser
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = paths.ROOT
 
 
 @pytest.mark.needs_faulted_stack(["drop-email"], services=["conduit"])

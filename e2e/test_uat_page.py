@@ -14,12 +14,13 @@ import pytest
 from e2e.conftest import FlowFactory, e2e_port_base
 from e2e.pages.base import ConsolePage
 from e2e.pages.uat import UatPage
+from launchgate import paths
 from launchgate.evidence import read_evidence
 from launchgate.uat.scenarios import uat_scenarios
 from launchgate.waiting import wait_for
 
 pytestmark = pytest.mark.browser
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = paths.ROOT
 
 
 @dataclass

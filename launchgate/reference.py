@@ -60,12 +60,12 @@ def passthrough(args: list[str]) -> int:
             return proc.wait()
 
 
-def command(args: list[str], *, timeout: float = COMMAND_TIMEOUT_S, env: dict[str, str] | None = None) -> str:
+def command(args: list[str], *, timeout: float = COMMAND_TIMEOUT_S) -> str:
     """Runs `python -m reference371os ARGS`, and returns its stdout; its error line as StackError on a failure.
     Ctrl-C and SIGTERM reach it as SIGTERM, and the harness waits for it to stop what it started."""
     _require_installed()
     proc = subprocess.Popen([sys.executable, "-m", PROGRAM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env or sut_environ())
+                            text=True, env=sut_environ())
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -229,7 +229,7 @@ class ReferenceStack:
 
     def down(self) -> list[str]:
         """Every process stopped by PID; what could not be stopped is in `notes`."""
-        if not (self.state_dir / "stack.json").is_file():
+        if not self.published:
             return []
         try:
             out = json.loads(command(["down", "--state-dir", str(self.state_dir), "--json"]))
