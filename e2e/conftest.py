@@ -129,7 +129,7 @@ def e2e_target(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFac
         if stack is not None:
             stack.down()
         pytest.exit(f"launchgate: e2e target {name} is not usable: {exc}", returncode=2)
-    env = E2ETarget(TargetSession(target, e2e_run_dir, e2e_evidence, stack), profile)
+    env = E2ETarget(TargetSession(target, e2e_run_dir, e2e_evidence, stack))
     try:
         yield env
     finally:

@@ -30,7 +30,6 @@ class E2ETarget:
     chain driver as steps/), and what only a browser needs: where the console is."""
 
     session: TargetSession
-    profile: Target | None = None  # the profile as written, before any move
 
     @property
     def target(self) -> Target:  # where things are for this run (the reference profile moved to its stack's ports)

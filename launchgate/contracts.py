@@ -6,8 +6,6 @@ and their ABIs from the compiled artifacts the reference publishes (fixtures/con
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from launchgate import paths
@@ -16,8 +14,6 @@ BUILD_DIR = paths.CONTRACT_ARTIFACTS
 REGISTRY = "EmailVerificationRegistry"
 DAO = "DaoGovernance"
 CONTRACT_NAMES = (REGISTRY, DAO)
-# The 371OS environment variable that names each contract's address (371os-contract.md).
-ADDRESS_ENV = {REGISTRY: "EMAIL_VERIFICATION_CONTRACT", DAO: "EMAIL_DAO_CONTRACT_ADDRESS"}
 
 # DaoGovernance.outcomeOf / proposalOf().status
 PROPOSAL_STATUS = {0: "unknown", 1: "recorded", 2: "passed", 3: "failed", 4: "executed", 5: "rejected"}
@@ -28,25 +24,12 @@ class ArtifactError(Exception):
     """A missing or unreadable compiled artifact."""
 
 
-@dataclass(frozen=True)
-class Artifact:
-    name: str
-    abi: list[dict[str, Any]]
-    bytecode: str  # 0x-hex creation code
-    compiler: str
-    source_sha256: str
-
-
-def artifact_path(name: str) -> Path:
-    return BUILD_DIR / f"{name}.json"
-
-
-def load_artifact(name: str) -> Artifact:
-    path = artifact_path(name)
+def load_abi(name: str) -> list[dict[str, Any]]:
+    """The contract's ABI from its published artifact: all the harness reads of it."""
+    path = BUILD_DIR / f"{name}.json"
     try:
-        data = json.loads(path.read_text())
+        return list(json.loads(path.read_text())["abi"])
     except FileNotFoundError as exc:
         raise ArtifactError(f"no compiled artifact {path}: run `python -m reference371os.contracts`") from exc
-    except ValueError as exc:
-        raise ArtifactError(f"{path} is not valid JSON: {exc}") from exc
-    return Artifact(name, data["abi"], data["bytecode"], data["compiler"], data["sourceSha256"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ArtifactError(f"{path} is not a contract artifact with an ABI: {exc}") from exc

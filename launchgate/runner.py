@@ -42,7 +42,7 @@ def new_run_dir(reports: Path, target: str) -> Path:
 
 def root_plugins() -> list[str]:
     """The plugins the root conftest.py loads (the evidence plugin and every step module)."""
-    spec = importlib.util.spec_from_file_location("launchgate_root_conftest", PROJECT_ROOT / "conftest.py")
+    spec = importlib.util.spec_from_file_location("launchgate_root_conftest", paths.ROOT_CONFTEST)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -53,12 +53,12 @@ def features_args(features_dir: Path | None) -> list[str]:
     """What pytest needs to run `features_dir` (default features/) with the project's steps and settings, even
     when it lies outside the project, where the root conftest.py is not found."""
     if features_dir is None:
-        return [str(PROJECT_ROOT / "features")]
+        return [str(paths.FEATURES)]
     features_dir = features_dir.resolve()
     if features_dir.is_relative_to(PROJECT_ROOT):
         return [str(features_dir)]
     plugins = [arg for name in root_plugins() for arg in ("-p", name)]
-    return [str(features_dir), "-c", str(PROJECT_ROOT / "pyproject.toml"), f"--rootdir={PROJECT_ROOT}", *plugins]
+    return [str(features_dir), "-c", str(paths.PYTEST_CONFIG), f"--rootdir={PROJECT_ROOT}", *plugins]
 
 
 def run_features(

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from launchgate import paths
+from launchgate.contracts import CONTRACT_NAMES
 from launchgate.reference import PORT_SPAN
 
 TARGETS_DIR = paths.TARGETS
@@ -432,9 +433,6 @@ def _known_top_level(data: dict[str, Any], path: Path) -> None:
             close = difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(TOP_LEVEL_KEYS)}"
             raise _bad(path, key, f"field {key} is not one launchgate reads ({hint})")
-
-
-CONTRACT_NAMES = ("EmailVerificationRegistry", "DaoGovernance")
 
 
 def _contract_addresses(table: dict[str, Any], path: Path) -> dict[str, str]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from launchgate.contracts import DAO, PROPOSAL_STATUS, REGISTRY, VOTE_OPTION_CODES, load_artifact
+from launchgate.contracts import DAO, PROPOSAL_STATUS, REGISTRY, VOTE_OPTION_CODES, load_abi
 from launchgate.drivers.errors import DriverError
 from launchgate.drivers.mail import recompute_hash
 from launchgate.drivers.verification import HEADER_CAMPAIGN, HEADER_EMAIL_ID
@@ -276,7 +276,7 @@ class ChainDriver:
                 f"no contract code at {address} on chain {self.chain.chain_id} ({self.chain.rpc}): expected the "
                 f"{name} contract there; found an empty account (wrong address, or the chain was reset)"
             )
-        contract = self.w3.eth.contract(address=address, abi=load_artifact(name).abi)  # type: ignore[call-overload]
+        contract = self.w3.eth.contract(address=address, abi=load_abi(name))  # type: ignore[call-overload]
         self._contracts[name] = contract
         return contract
 

@@ -27,10 +27,6 @@ class Outcome:
         return 400 <= self.status < 500
 
     @property
-    def server_error(self) -> bool:
-        return self.status >= 500
-
-    @property
     def unauthenticated(self) -> bool:
         """Refused because the caller did not say who they are (401)."""
         return self.status == 401
