@@ -47,7 +47,7 @@ UV=$(command -v uv || echo "$HOME/.local/bin/uv")
 # keeps the result beside them only where bytecode may be written: one collection that may write it saves each
 # later pytest process (the gate suite, every faulted run) about 0.5 s of CPU.
 "$UV" sync --frozen --quiet --compile-bytecode
-.venv/bin/python -m compileall -q -j 0 launchgate steps load features tests e2e conftest.py >/dev/null
+.venv/bin/python -m compileall -q -j 0 launchgate steps load features tests reference/tests e2e conftest.py >/dev/null
 PYTHONDONTWRITEBYTECODE= .venv/bin/python -m pytest features tests e2e --collect-only -q -p no:cacheprovider \
   >/dev/null 2>&1 || true
 

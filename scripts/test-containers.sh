@@ -54,5 +54,5 @@ if [[ -z "${LAUNCHGATE_NO_ENGINE:-}" ]]; then
   echo "containers: images ready after $((SECONDS - t0)) s"
 fi
 t0=$SECONDS
-$VENV/coverage run -m pytest tests/test_containers.py -m containers -p no:cacheprovider -rs
+$VENV/coverage run -m pytest tests/test_containers.py reference/tests/test_provision.py -m containers -p no:cacheprovider -rs
 echo "containers: tests took $((SECONDS - t0)) s; the whole containers step $((SECONDS - started)) s"

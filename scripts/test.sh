@@ -121,7 +121,7 @@ after() {  # after NAME COMMAND...: runs it once background job NAME has ended (
 # whole. Beside tests/'s two workers that is two jobs more, not four: with three workers and all four beside
 # them the load average reached 14-21 on 2 cores, where health probes of healthy stacks time out (a soak's, a
 # preflight's) and CI failed.
-# Port bands of their own: the workers hold 20000-25999 (tests/conftest.py), all below the ephemeral ports.
+# Port bands of their own: the workers hold 20000-25999 (reference371os/testing.py), all below the ephemeral ports.
 background containers env LAUNCHGATE_TEST_PORT_BASE=28000 bash scripts/test-containers.sh
 background browser after unmanaged env LAUNCHGATE_TEST_PORT_BASE=26000 \
   $VENV/coverage run -m pytest tests e2e -m browser -p no:cacheprovider "$@"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -10,10 +11,24 @@ from pytest_bdd import given, parsers, then, when
 
 from launchgate.bdd.evidence_plugin import note
 from launchgate.bdd.session import TargetSession
-from launchgate.drivers.campaigns import RULE_BREAKERS, campaign_body
+from launchgate.drivers.campaigns import RULE_BREAKERS, CampaignsDriver, campaign_body
 from launchgate.drivers.mail import recompute_hash
 
 EXECUTIVES = {"the CEO": "ceo", "the CFO": "cfo", "the CLO": "clo"}
+
+
+@dataclass(frozen=True)
+class TrackedCampaign:
+    """The scenario's campaign (the `campaign` fixture): the driver that created it, whom it mails, and the record
+    as last read."""
+
+    driver: CampaignsDriver
+    recipients: list[str]
+    record: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.record["id"])
 
 
 def recipients_for(n: int, tag: str) -> list[str]:
@@ -22,65 +37,67 @@ def recipients_for(n: int, tag: str) -> list[str]:
     return [f"{tag}-{unique}-{i}@recipients.test" for i in range(1, n + 1)]
 
 
-def _create(target: TargetSession, context: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    campaigns = target.campaigns(role=None if target.target.auth.get("mode") == "none" else "admin")
-    context["campaigns"] = campaigns
-    context["recipients"] = [r["email"] for r in body["campaignData"]["recipients"]]
-    context["campaign"] = campaigns.create(body)
-    return context["campaign"]
+def create(driver: CampaignsDriver, body: dict[str, Any]) -> TrackedCampaign:
+    recipients = [r["email"] for r in body["campaignData"]["recipients"]]
+    return TrackedCampaign(driver, recipients, driver.create(body))
 
 
-@when(parsers.parse("a member creates a campaign for {n:d} recipients"))
-@given(parsers.parse("a member has created a campaign for {n:d} recipients that needs no DAO vote"))
-def create_campaign(target: TargetSession, context: dict[str, Any], n: int) -> None:
-    _create(target, context, campaign_body(recipients_for(n, "auto")))
+def member_create(target: TargetSession, body: dict[str, Any]) -> TrackedCampaign:
+    """Created as the campaign manager the target knows: admin, or anyone on a target without authentication."""
+    return create(target.campaigns(role=None if target.target.auth.get("mode") == "none" else "admin"), body)
 
 
-@given("a member has created a campaign that waits for manual approval")
-def create_manual_campaign(target: TargetSession, context: dict[str, Any]) -> None:
-    _create(target, context, campaign_body(recipients_for(2, "manual"), approval_mode="manual"))
+@when(parsers.parse("a member creates a campaign for {n:d} recipients"), target_fixture="campaign")
+@given(parsers.parse("a member has created a campaign for {n:d} recipients that needs no DAO vote"),
+       target_fixture="campaign")
+def create_campaign(target: TargetSession, n: int) -> TrackedCampaign:
+    return member_create(target, campaign_body(recipients_for(n, "auto")))
 
 
-@when(parsers.parse("a member creates a campaign that breaks the rule of {agent}"))
-def create_rule_breaking_campaign(target: TargetSession, context: dict[str, Any], agent: str) -> None:
-    _create(target, context, campaign_body(recipients_for(2, agent), **RULE_BREAKERS[agent]))
+@given("a member has created a campaign that waits for manual approval", target_fixture="campaign")
+def create_manual_campaign(target: TargetSession) -> TrackedCampaign:
+    return member_create(target, campaign_body(recipients_for(2, "manual"), approval_mode="manual"))
+
+
+@when(parsers.parse("a member creates a campaign that breaks the rule of {agent}"), target_fixture="campaign")
+def create_rule_breaking_campaign(target: TargetSession, agent: str) -> TrackedCampaign:
+    return member_create(target, campaign_body(recipients_for(2, agent), **RULE_BREAKERS[agent]))
 
 
 @then("the campaign is accepted for review")
-def campaign_accepted(context: dict[str, Any]) -> None:
-    campaign = context["campaign"]
-    assert campaign["status"] in ("pending_approval", "executing", "completed"), campaign["status"]
-    assert campaign["agentApprovals"], "the response names no agent approvals"
+def campaign_accepted(campaign: TrackedCampaign) -> None:
+    record = campaign.record
+    assert record["status"] in ("pending_approval", "executing", "completed"), record["status"]
+    assert record["agentApprovals"], "the response names no agent approvals"
 
 
 @then("the cognitive engine has recorded its optimizations")
-def optimizations_recorded(context: dict[str, Any]) -> None:
-    stored = context["campaigns"].get(context["campaign"]["id"])
+def optimizations_recorded(campaign: TrackedCampaign) -> None:
+    stored = campaign.driver.get(campaign.id)
     assert stored["optimizations"], "no cognitive optimization was recorded for the campaign"
     assert all("kind" in o and "applied" in o for o in stored["optimizations"])
 
 
-@then("the campaign completes")
-def campaign_completes(context: dict[str, Any]) -> None:
-    final = context["campaigns"].wait_until_final(context["campaign"]["id"])
-    context["campaign"] = final
+@then("the campaign completes", target_fixture="campaign")
+def campaign_completes(campaign: TrackedCampaign) -> TrackedCampaign:
+    final = campaign.driver.wait_until_final(campaign.id)
     assert final["status"] == "completed", f"campaign ended {final['status']}: {final.get('stage')}"
+    return replace(campaign, record=final)
 
 
 @then("every recipient has received exactly one email")
-def every_recipient_received(target: TargetSession, context: dict[str, Any]) -> None:
+def every_recipient_received(target: TargetSession, campaign: TrackedCampaign) -> None:
     sink = target.mail_sink()
-    campaign_id = context["campaign"]["id"]
-    for recipient in context["recipients"]:
-        mails = [m for m in sink.messages(to=recipient) if campaign_id in str(m["headers"])]
-        assert len(mails) == 1, f"{recipient} received {len(mails)} email(s) for campaign {campaign_id}"
+    for recipient in campaign.recipients:
+        mails = [m for m in sink.messages(to=recipient) if campaign.id in str(m["headers"])]
+        assert len(mails) == 1, f"{recipient} received {len(mails)} email(s) for campaign {campaign.id}"
 
 
 @then("each delivered email carries a verification hash that anyone can recompute")
-def hashes_recompute(target: TargetSession, context: dict[str, Any]) -> None:
+def hashes_recompute(target: TargetSession, campaign: TrackedCampaign) -> None:
     sink = target.mail_sink()
-    deliveries = {d["email"]: d for d in context["campaign"]["deliveries"]}
-    for recipient in context["recipients"]:
+    deliveries = {d["email"]: d for d in campaign.record["deliveries"]}
+    for recipient in campaign.recipients:
         (mail,) = sink.messages(to=recipient)
         recomputed = recompute_hash(mail)
         assert recomputed == deliveries[recipient]["verificationHash"], (
@@ -89,65 +106,62 @@ def hashes_recompute(target: TargetSession, context: dict[str, Any]) -> None:
 
 
 @then(parsers.parse("the campaign is rejected by {agent}"))
-def rejected_by(context: dict[str, Any], agent: str) -> None:
-    final = context["campaigns"].wait_until_final(context["campaign"]["id"])
+def rejected_by(campaign: TrackedCampaign, agent: str) -> None:
+    final = campaign.driver.wait_until_final(campaign.id)
     assert final["status"] == "rejected", f"campaign ended {final['status']}, expected a rejection by {agent}"
     rejecting = [a.get("agent") for a in final["agentApprovals"] if a.get("decision") == "rejected"]
     assert agent in rejecting, f"rejected by {rejecting or 'nobody'}, expected {agent}"
 
 
 @when(parsers.parse("{who} each approve it with a reason"))
-def executives_approve(target: TargetSession, context: dict[str, Any], who: str) -> None:
+def executives_approve(target: TargetSession, campaign: TrackedCampaign, who: str) -> None:
     for label in [w.strip() for w in who.replace(" and ", ",").split(",") if w.strip()]:
-        _decide(target, context, EXECUTIVES[label], "approve")
+        _decide(target, campaign, EXECUTIVES[label], "approve")
 
 
 @when(parsers.parse("{who} rejects it with a reason"))
-def executive_rejects(target: TargetSession, context: dict[str, Any], who: str) -> None:
-    _decide(target, context, EXECUTIVES[who], "reject")
+def executive_rejects(target: TargetSession, campaign: TrackedCampaign, who: str) -> None:
+    _decide(target, campaign, EXECUTIVES[who], "reject")
 
 
-def _decide(target: TargetSession, context: dict[str, Any], role: str, decision: str) -> None:
+def _decide(target: TargetSession, campaign: TrackedCampaign, role: str, decision: str) -> None:
     target.require("manual-approvals", "executives have no approval inboxes to decide campaigns from")
     inbox = target.campaigns(role)
-    mine = [a for a in inbox.pending_approvals(role) if a["campaignId"] == context["campaign"]["id"]]
-    assert mine, f"the {role.upper()} inbox has no pending approval for campaign {context['campaign']['id']}"
+    mine = [a for a in inbox.pending_approvals(role) if a["campaignId"] == campaign.id]
+    assert mine, f"the {role.upper()} inbox has no pending approval for campaign {campaign.id}"
     inbox.decide(mine[0]["id"], decision, f"{role} {decision}s after review")
 
 
 @then("the campaign is rejected")
-def campaign_rejected(context: dict[str, Any]) -> None:
-    final = context["campaigns"].wait_until_final(context["campaign"]["id"])
+def campaign_rejected(campaign: TrackedCampaign) -> None:
+    final = campaign.driver.wait_until_final(campaign.id)
     assert final["status"] == "rejected", f"campaign ended {final['status']}"
 
 
 @then("no email was sent for it")
-def no_email_sent(target: TargetSession, context: dict[str, Any]) -> None:
+def no_email_sent(target: TargetSession, campaign: TrackedCampaign) -> None:
     sink = target.mail_sink()
-    for recipient in context["recipients"]:
+    for recipient in campaign.recipients:
         assert not sink.messages(to=recipient), f"{recipient} received mail for a rejected campaign"
 
 
 @then("the campaign still waits for the same approvals")
-def still_waiting(target: TargetSession, context: dict[str, Any]) -> None:
+def still_waiting(target: TargetSession, campaign: TrackedCampaign, pending_before: list[dict[str, Any]]) -> None:
     target.require("manual-approvals", "there are no approval inboxes to compare before and after the restart")
-    campaign_id = context["campaign"]["id"]
-    campaign = target.campaigns().get(campaign_id)
-    assert campaign["status"] == "pending_approval", f"after the restart the campaign is {campaign['status']}"
-    pending = [a for a in target.campaigns().pending_approvals() if a["campaignId"] == campaign_id]
-    assert len(pending) == len(context["pending_before"]), (
-        f"{len(context['pending_before'])} approvals were pending before the restart, {len(pending)} after"
+    record = target.campaigns().get(campaign.id)
+    assert record["status"] == "pending_approval", f"after the restart the campaign is {record['status']}"
+    pending = [a for a in target.campaigns().pending_approvals() if a["campaignId"] == campaign.id]
+    assert len(pending) == len(pending_before), (
+        f"{len(pending_before)} approvals were pending before the restart, {len(pending)} after"
     )
 
 
-@given("its approvals are pending")
-def approvals_pending(target: TargetSession, context: dict[str, Any]) -> None:
+@given("its approvals are pending", target_fixture="pending_before")
+def approvals_pending(target: TargetSession, campaign: TrackedCampaign) -> list[dict[str, Any]]:
     target.require("manual-approvals", "executives have no approval inboxes in which approvals could wait")
-    campaign_id = context["campaign"]["id"]
-    context["pending_before"] = [
-        a for a in target.campaigns().pending_approvals() if a["campaignId"] == campaign_id
-    ]
-    assert context["pending_before"], "the campaign has no pending approval to keep"
+    pending = [a for a in target.campaigns().pending_approvals() if a["campaignId"] == campaign.id]
+    assert pending, "the campaign has no pending approval to keep"
+    return pending
 
 
 @then("the analytics dashboard agrees with the campaign records")

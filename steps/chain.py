@@ -7,6 +7,7 @@ How many campaigns and proposals the Closed Beta needs comes from gates.yaml, th
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,10 +16,10 @@ from pytest_bdd import given, then, when
 from launchgate.bdd.evidence_plugin import inconclusive, note
 from launchgate.bdd.session import TargetSession
 from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
-from launchgate.drivers.chain import ChainDriver, ChainError
+from launchgate.drivers.chain import ChainDriver, ChainError, ProposalConfirmation
 from launchgate.drivers.governance import GovernanceDriver
 from launchgate.drivers.mail import MailSink
-from steps.campaigns import recipients_for
+from steps.campaigns import TrackedCampaign, create, recipients_for
 from steps.common import required
 from steps.proposals import carry_to_execution, cast, open_vote
 
@@ -45,11 +46,12 @@ def _delivered_messages(target: TargetSession, campaign: dict[str, Any]) -> list
     return messages
 
 
-def _run_campaigns(campaigns: CampaignsDriver, count: int) -> list[dict[str, Any]]:
-    created = [campaigns.create(campaign_body(recipients_for(RECIPIENTS_PER_CAMPAIGN, "chain"))) for _ in range(count)]
-    finals = [campaigns.wait_until_final(c["id"]) for c in created]
+def _run_campaigns(campaigns: CampaignsDriver, count: int) -> list[TrackedCampaign]:
+    created = [create(campaigns, campaign_body(recipients_for(RECIPIENTS_PER_CAMPAIGN, "chain"))) for _ in range(count)]
+    finals = [TrackedCampaign(c.driver, c.recipients, c.driver.wait_until_final(c.id)) for c in created]
     for final in finals:
-        assert final["status"] == "completed", f"campaign {final['id']} ended {final['status']}: {final.get('error')}"
+        record = final.record
+        assert record["status"] == "completed", f"campaign {final.id} ended {record['status']}: {record.get('error')}"
     return finals
 
 
@@ -59,84 +61,87 @@ def _carry_to_execution(target: TargetSession, governance: GovernanceDriver, tit
     return final
 
 
+@dataclass(frozen=True)
+class Census:
+    """The newest campaigns completed and proposals executed on the target, as the census examines them."""
+
+    completed: list[dict[str, Any]]
+    executed: list[dict[str, Any]]
+
+
 # -- background -----------------------------------------------------------------------------------------------
-@given("the target's chain answers with the chain id its profile declares")
-def chain_answers(target: TargetSession, context: dict[str, Any]) -> None:
-    context["chain"] = target.chain_driver()  # connects: unreachable, wrong or dead chain ids fail here
+@given("the target's chain answers with the chain id its profile declares", target_fixture="chain")
+def chain_answers(target: TargetSession) -> ChainDriver:
+    return target.chain_driver()  # connects: unreachable, wrong or dead chain ids fail here
 
 
 # -- campaigns --------------------------------------------------------------------------------------------------
-@given("a member has run a campaign for 2 recipients that needs no DAO vote")
-def run_one_campaign(target: TargetSession, context: dict[str, Any]) -> None:
-    context["campaign"] = _run_campaigns(target.campaigns(), 1)[0]
+@given("a member has run a campaign for 2 recipients that needs no DAO vote", target_fixture="campaign")
+def run_one_campaign(target: TargetSession) -> TrackedCampaign:
+    return _run_campaigns(target.campaigns(), 1)[0]
 
 
-@then("each delivered email's hash, recomputed from the mailbox, is anchored on chain")
-def emails_anchored(target: TargetSession, context: dict[str, Any]) -> None:
-    chain: ChainDriver = context["chain"]
-    messages = _delivered_messages(target, context["campaign"])
-    assert messages, f"no email of campaign {context['campaign']['id']} is in the mailbox to recompute"
+@then("each delivered email's hash, recomputed from the mailbox, is anchored on chain",
+      target_fixture="anchored_messages")
+def emails_anchored(target: TargetSession, chain: ChainDriver, campaign: TrackedCampaign) -> list[dict[str, Any]]:
+    messages = _delivered_messages(target, campaign.record)
+    assert messages, f"no email of campaign {campaign.id} is in the mailbox to recompute"
     for message in messages:
         chain.verify_email(message)
-    context["messages"] = messages
+    return messages
 
 
 @then("the anchor transactions the API reports are the ones on chain")
-def api_anchors_match(context: dict[str, Any]) -> None:
-    confirmed = context["chain"].confirm_campaign(context["campaign"], context["messages"])
-    assert confirmed.recomputed == len(context["messages"])
+def api_anchors_match(chain: ChainDriver, campaign: TrackedCampaign, anchored_messages: list[dict[str, Any]]) -> None:
+    confirmed = chain.confirm_campaign(campaign.record, anchored_messages)
+    assert confirmed.recomputed == len(anchored_messages)
 
 
-@when("the content of a delivered email is altered")
-def alter_email(target: TargetSession, context: dict[str, Any]) -> None:
-    messages = _delivered_messages(target, context["campaign"])
-    assert messages, f"no email of campaign {context['campaign']['id']} is in the mailbox to alter"
+@when("the content of a delivered email is altered", target_fixture="altered_email")
+def alter_email(target: TargetSession, chain: ChainDriver, campaign: TrackedCampaign) -> dict[str, Any]:
+    messages = _delivered_messages(target, campaign.record)
+    assert messages, f"no email of campaign {campaign.id} is in the mailbox to alter"
     original = messages[0]
-    assert context["chain"].find_email_anchor(original) is not None, "the unaltered email is not anchored"
+    assert chain.find_email_anchor(original) is not None, "the unaltered email is not anchored"
     altered = copy.deepcopy(original)
     altered["body"] = original["body"].replace("\n", "\nP.S. Reply to claim your prize.\n", 1)
     assert altered["body"] != original["body"]
-    context["altered"] = altered
+    return altered
 
 
 @then("the hash recomputed from the altered email is not anchored on chain")
-def altered_not_anchored(context: dict[str, Any]) -> None:
-    anchor = context["chain"].find_email_anchor(context["altered"])
+def altered_not_anchored(chain: ChainDriver, altered_email: dict[str, Any]) -> None:
+    anchor = chain.find_email_anchor(altered_email)
     assert anchor is None, f"the altered email's hash is anchored in {anchor.confirmation.tx_hash}"
 
 
 # -- governance -------------------------------------------------------------------------------------------------
-@given("a proposal has been voted for by the CEO and the CFO and approved")
-def executed_proposal(target: TargetSession, context: dict[str, Any]) -> None:
-    governance = target.governance()
-    context["governance"] = governance
-    context["proposal"] = _carry_to_execution(target, governance, "Publish the quarterly transparency report")
+@given("a proposal has been voted for by the CEO and the CFO and approved", target_fixture="proposal")
+def executed_proposal(target: TargetSession, governance: GovernanceDriver) -> dict[str, Any]:
+    return _carry_to_execution(target, governance, "Publish the quarterly transparency report")
 
 
-@then("the DAO contract's tally and outcome equal the API's")
-def tally_on_chain(context: dict[str, Any]) -> None:
-    governance, pid = context["governance"], context["proposal"]["id"]
-    context["confirmed"] = context["chain"].confirm_proposal(governance.get(pid), governance.votes(pid))
+@then("the DAO contract's tally and outcome equal the API's", target_fixture="proposal_on_chain")
+def tally_on_chain(chain: ChainDriver, governance: GovernanceDriver, proposal: dict[str, Any]) -> ProposalConfirmation:
+    pid = proposal["id"]
+    return chain.confirm_proposal(governance.get(pid), governance.votes(pid))
 
 
 @then("the DAO contract records the proposal as executed")
-def executed_on_chain(context: dict[str, Any]) -> None:
-    status = context["confirmed"].chain.status
+def executed_on_chain(proposal_on_chain: ProposalConfirmation) -> None:
+    status = proposal_on_chain.chain.status
     assert status == "executed", f"the DAO contract says {status}"
 
 
-@given("voting on a proposal has started and the CEO has voted")
-def ceo_voted(target: TargetSession, context: dict[str, Any]) -> None:
-    governance = target.governance()
+@given("voting on a proposal has started and the CEO has voted", target_fixture="ceo_vote")
+def ceo_voted(target: TargetSession, governance: GovernanceDriver) -> dict[str, Any]:
     proposal = open_vote(governance, "Fund the community translation effort")
-    vote = cast(target, governance, proposal["id"], "ceo")["data"]
-    context.update(governance=governance, proposal=proposal, vote=vote)
+    return dict(cast(target, governance, proposal["id"], "ceo")["data"])
 
 
 @then("the DAO contract refuses a second vote by the CEO")
-def second_vote_refused(context: dict[str, Any]) -> None:
-    chain: ChainDriver = context["chain"]
-    vote = context["vote"]
+def second_vote_refused(chain: ChainDriver, ceo_vote: dict[str, Any]) -> None:
+    vote = ceo_vote
     assert vote.get("transaction_hash"), "the API gives no transaction for the CEO's vote"
     relay = chain.wait_confirmed(vote["transaction_hash"], "the CEO's vote").sender
     reason = chain.vote_refusal(vote["proposal_id"], vote["voter_address"], "against", vote["voting_power"], relay)
@@ -144,57 +149,51 @@ def second_vote_refused(context: dict[str, Any]) -> None:
 
 
 # -- the Closed Beta's counts -----------------------------------------------------------------------------------
-@when("the harness runs as many campaigns as the Closed Beta requires")
-def rehearse_campaigns(target: TargetSession, context: dict[str, Any]) -> None:
-    context["campaigns"] = _run_campaigns(target.campaigns(), required("beta.campaigns-confirmed"))
+@when("the harness runs as many campaigns as the Closed Beta requires", target_fixture="rehearsed_campaigns")
+def rehearse_campaigns(target: TargetSession) -> list[TrackedCampaign]:
+    return _run_campaigns(target.campaigns(), required("beta.campaigns-confirmed"))
 
 
 @then("each of those campaigns is confirmed on chain")
-def campaigns_confirmed(target: TargetSession, context: dict[str, Any]) -> None:
-    chain: ChainDriver = context["chain"]
-    for campaign in context["campaigns"]:
-        messages = _delivered_messages(target, campaign)
-        assert messages, f"no email of campaign {campaign['id']} is in the mailbox to recompute"
-        chain.confirm_campaign(campaign, messages)
+def campaigns_confirmed(target: TargetSession, chain: ChainDriver, rehearsed_campaigns: list[TrackedCampaign]) -> None:
+    for campaign in rehearsed_campaigns:
+        messages = _delivered_messages(target, campaign.record)
+        assert messages, f"no email of campaign {campaign.id} is in the mailbox to recompute"
+        chain.confirm_campaign(campaign.record, messages)
 
 
-@when("the harness carries as many DAO proposals to execution as the Closed Beta requires")
-def rehearse_proposals(target: TargetSession, context: dict[str, Any]) -> None:
-    governance = target.governance()
+@when("the harness carries as many DAO proposals to execution as the Closed Beta requires",
+      target_fixture="rehearsed_proposals")
+def rehearse_proposals(target: TargetSession, governance: GovernanceDriver) -> list[dict[str, Any]]:
     count = required("beta.proposals-confirmed")
-    context["governance"] = governance
-    context["proposals"] = [
-        _carry_to_execution(target, governance, f"Closed Beta rehearsal proposal {i + 1} of {count}")
-        for i in range(count)
-    ]
+    return [_carry_to_execution(target, governance, f"Closed Beta rehearsal proposal {i + 1} of {count}")
+            for i in range(count)]
 
 
 @then("each of those proposals is confirmed on chain")
-def proposals_confirmed(context: dict[str, Any]) -> None:
-    chain: ChainDriver = context["chain"]
-    governance: GovernanceDriver = context["governance"]
-    for proposal in context["proposals"]:
+def proposals_confirmed(chain: ChainDriver, governance: GovernanceDriver,
+                        rehearsed_proposals: list[dict[str, Any]]) -> None:
+    for proposal in rehearsed_proposals:
         confirmed = chain.confirm_proposal(governance.get(proposal["id"]), governance.votes(proposal["id"]))
         assert confirmed.chain.status == "executed", f"proposal {proposal['id']} is {confirmed.chain.status} on chain"
 
 
-@when("the harness gathers the campaigns completed and the proposals executed on the target")
-def gather_completed(target: TargetSession, context: dict[str, Any], request: pytest.FixtureRequest) -> None:
+@when("the harness gathers the campaigns completed and the proposals executed on the target",
+      target_fixture="census")
+def gather_completed(target: TargetSession, governance: GovernanceDriver, request: pytest.FixtureRequest) -> Census:
     completed, completed_total = target.campaigns().newest(CENSUS_SAMPLE, status="completed")
-    governance = target.governance()
     executed, executed_total = governance.newest(CENSUS_SAMPLE, status="executed")
-    context.update(governance=governance, completed=completed, executed=executed)
     note(request, f"examined the newest {len(completed)} of {completed_total} completed campaigns and "
                   f"{len(executed)} of {executed_total} executed proposals (at most {CENSUS_SAMPLE} of each, read "
                   "page by page: the census's cost must not grow with the target's history)")
+    return Census(completed, executed)
 
 
 @then("each is counted as confirmed only if the chain confirms it")
-def census(target: TargetSession, context: dict[str, Any]) -> None:
-    chain: ChainDriver = context["chain"]
+def census_confirmed(target: TargetSession, chain: ChainDriver, governance: GovernanceDriver, census: Census) -> None:
     has_sink = "sink" in target.target.services
     confirmed = contradicted = 0
-    for campaign in context["completed"]:
+    for campaign in census.completed:
         try:
             chain.confirm_campaign(campaign, _delivered_messages(target, campaign) if has_sink else None)
             confirmed += 1
@@ -202,8 +201,7 @@ def census(target: TargetSession, context: dict[str, Any]) -> None:
             chain.record(campaign["id"], "campaign", None, outcome="failed", criterion="beta.campaigns-confirmed",
                          reason=str(exc)[:1000])
             contradicted += 1
-    governance: GovernanceDriver = context["governance"]
-    for proposal in context["executed"]:
+    for proposal in census.executed:
         try:
             chain.confirm_proposal(proposal, governance.votes(proposal["id"]))
             confirmed += 1
@@ -211,5 +209,5 @@ def census(target: TargetSession, context: dict[str, Any]) -> None:
             chain.record(proposal["id"], "proposal", None, outcome="failed", criterion="beta.proposals-confirmed",
                          reason=str(exc)[:1000])
             contradicted += 1
-    total = len(context["completed"]) + len(context["executed"])
+    total = len(census.completed) + len(census.executed)
     assert confirmed + contradicted == total, f"the census examined {confirmed + contradicted} of {total}"

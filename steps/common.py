@@ -1,4 +1,7 @@
-"""Steps and fixtures every feature shares: the target and the scenario's scratch context."""
+"""Steps and fixtures every feature shares: the target, its governance API, and the gates' thresholds.
+
+Values pass from one step to the next as fixtures: a step that produces one names it (`target_fixture=`), and
+the steps after it ask for it by that name, typed."""
 
 from __future__ import annotations
 
@@ -6,13 +9,13 @@ import functools
 import math
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pytest_bdd import given
 
 from launchgate import paths
 from launchgate.bdd.session import TargetSession
+from launchgate.drivers.governance import GovernanceDriver
 from launchgate.gates.loader import load_gates
 from launchgate.gates.model import Criterion, GatesConfig
 from launchgate.runner import GATES_FILE_ENV
@@ -24,9 +27,9 @@ def target(target_session: TargetSession) -> TargetSession:
 
 
 @pytest.fixture
-def context() -> dict[str, Any]:
-    """What one step hands to the next within a scenario."""
-    return {}
+def governance(target: TargetSession) -> GovernanceDriver:
+    """The target's governance API as an administrator, shared by a scenario's steps."""
+    return target.governance()
 
 
 @given("the 371OS target is reachable")

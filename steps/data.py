@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from launchgate.bdd.session import TargetSession
 from launchgate.drivers.database import DatabaseReader
 from launchgate.drivers.errors import ApiError
 from launchgate.drivers.governance import GovernanceDriver, proposal_body
+from launchgate.drivers.hooks import Hooks
 from launchgate.drivers.http import ApiClient
 from launchgate.drivers.identity import IdentityDriver
 from launchgate.drivers.transport import read_transport
@@ -44,8 +46,16 @@ class KeyHolder:
         return str(integration["apiKey"])
 
 
+@dataclass(frozen=True)
+class ConnectedKey:
+    """A third-party key the harness stored through the API, and the integration the target made of it."""
+
+    key: str
+    integration: dict[str, Any]
+
+
 @pytest.fixture(scope="session")
-def key_holder(target_session: TargetSession) -> Any:
+def key_holder(target_session: TargetSession) -> Iterator[KeyHolder]:
     target = target_session
     if "social" not in target.target.api:
         inconclusive(f"target {target.name} has no social API through which to store a third-party key")
@@ -71,27 +81,26 @@ def _variants(value: str) -> list[str]:
 
 # -- encryption at rest ----------------------------------------------------------------------------------
 @given("a member has signed up with a password")
-def member_signed_up(target: TargetSession, context: dict[str, Any], request: pytest.FixtureRequest) -> None:
+def member_signed_up(target: TargetSession, request: pytest.FixtureRequest) -> None:
     database_url(target)  # no database access, no verdict: said before anyone signs up
-    context["holder"] = request.getfixturevalue("key_holder")
+    request.getfixturevalue("key_holder")
 
 
-@given("the member has connected a third-party API key")
-@when("the member connects a third-party API key")
-def member_connects_key(key_holder: KeyHolder, context: dict[str, Any]) -> None:
-    context["holder"] = key_holder
-    context["key"], context["integration"] = key_holder.connect_key()
-    context["first_key"] = context["key"]
+@given("the member has connected a third-party API key", target_fixture="connected_key")
+@when("the member connects a third-party API key", target_fixture="connected_key")
+def member_connects_key(key_holder: KeyHolder) -> ConnectedKey:
+    return ConnectedKey(*key_holder.connect_key())
 
 
 @then("the stored key cannot be read from the database")
-def key_not_readable(target: TargetSession, context: dict[str, Any], request: pytest.FixtureRequest) -> None:
+def key_not_readable(target: TargetSession, connected_key: ConnectedKey, request: pytest.FixtureRequest) -> None:
     table = _table(target, "integrations_table", INTEGRATIONS_TABLE)
+    integration_id = connected_key.integration["id"]
     with DatabaseReader(database_url(target)) as db:
-        if not db.rows(table, where={"id": context["integration"]["id"]}):
-            inconclusive(f"integration {context['integration']['id']}, stored through the API, is not in table "
+        if not db.rows(table, where={"id": integration_id}):
+            inconclusive(f"integration {integration_id}, stored through the API, is not in table "
                          f"{table} of {db.label}: that is not the database the API writes to, or nothing persists")
-        needles = _variants(context["key"])
+        needles = _variants(connected_key.key)
         in_rows = db.scan(table, needles)
         in_files = db.file_contains(needles)
         where = [f"{f.table}.{f.column} of row {f.row}" for f in in_rows] + [f"the raw file {n}" for n, _ in in_files]
@@ -101,8 +110,8 @@ def key_not_readable(target: TargetSession, context: dict[str, Any], request: py
 
 
 @then("no password is stored in plain text")
-def passwords_not_plain(target: TargetSession, context: dict[str, Any], request: pytest.FixtureRequest) -> None:
-    holder: KeyHolder = context["holder"]
+def passwords_not_plain(target: TargetSession, key_holder: KeyHolder, request: pytest.FixtureRequest) -> None:
+    holder = key_holder
     table = _table(target, "users_table", USERS_TABLE)
     known = [holder.password]
     if target.stack is not None:
@@ -141,39 +150,40 @@ def endpoints_use_https(target: TargetSession, request: pytest.FixtureRequest) -
 
 
 # -- snapshots and restores ------------------------------------------------------------------------------
-@given("the target's database can be snapshotted and restored")
-def snapshots_possible(target: TargetSession, context: dict[str, Any]) -> None:
-    context["hooks"] = require_hooks(target, "snapshot", "restore",
-                                     why="the harness cannot snapshot and restore the database")
+@given("the target's database can be snapshotted and restored", target_fixture="snapshot_hooks")
+def snapshots_possible(target: TargetSession) -> Hooks:
+    return require_hooks(target, "snapshot", "restore", why="the harness cannot snapshot and restore the database")
 
 
-@when("a database snapshot is taken")
-def snapshot_taken(context: dict[str, Any]) -> None:
-    context["snapshot"] = f"lg-{secrets.token_hex(6)}"
-    context["hooks"].run("snapshot", timeout=SNAPSHOT_TIMEOUT_S, name=context["snapshot"])
+@when("a database snapshot is taken", target_fixture="snapshot")
+def snapshot_taken(snapshot_hooks: Hooks) -> str:
+    """The snapshot's name."""
+    name = f"lg-{secrets.token_hex(6)}"
+    snapshot_hooks.run("snapshot", timeout=SNAPSHOT_TIMEOUT_S, name=name)
+    return name
 
 
-@when("another proposal is drafted")
-def another_proposal(context: dict[str, Any]) -> None:
-    context["later_proposal"] = context["governance"].create(proposal_body("Sponsor the hackathon", "cfo"))
+@when("another proposal is drafted", target_fixture="later_proposal")
+def another_proposal(governance: GovernanceDriver) -> dict[str, Any]:
+    return governance.create(proposal_body("Sponsor the hackathon", "cfo"))
 
 
 @when("the proposal is submitted")
-def proposal_submitted(context: dict[str, Any]) -> None:
-    pid = context["proposal"]["id"]
-    advance(context["governance"], pid, "submit")
-    assert context["governance"].get(pid)["status"] != "draft", "the submitted proposal still reads as a draft"
+def proposal_submitted(governance: GovernanceDriver, proposal: dict[str, Any]) -> None:
+    pid = proposal["id"]
+    advance(governance, pid, "submit")
+    assert governance.get(pid)["status"] != "draft", "the submitted proposal still reads as a draft"
 
 
 @when("the member connects another API key")
-def member_replaces_key(context: dict[str, Any]) -> None:
-    context["key"], _ = context["holder"].connect_key()
-    assert context["holder"].connected_key_hint() != "…" + context["first_key"][-4:], "the key was not replaced"
+def member_replaces_key(key_holder: KeyHolder, connected_key: ConnectedKey) -> None:
+    key_holder.connect_key()
+    assert key_holder.connected_key_hint() != "…" + connected_key.key[-4:], "the key was not replaced"
 
 
 @when("the database is restored from the snapshot")
-def restored(context: dict[str, Any]) -> None:
-    context["hooks"].run("restore", timeout=SNAPSHOT_TIMEOUT_S, name=context["snapshot"])
+def restored(snapshot_hooks: Hooks, snapshot: str) -> None:
+    snapshot_hooks.run("restore", timeout=SNAPSHOT_TIMEOUT_S, name=snapshot)
 
 
 def _exists(governance: GovernanceDriver, proposal_id: str) -> bool:
@@ -187,27 +197,27 @@ def _exists(governance: GovernanceDriver, proposal_id: str) -> bool:
 
 
 @then("the first proposal is still there")
-def first_still_there(context: dict[str, Any]) -> None:
-    pid = context["proposal"]["id"]
-    assert _exists(context["governance"], pid), f"proposal {pid}, made before the snapshot, is gone after the restore"
+def first_still_there(governance: GovernanceDriver, proposal: dict[str, Any]) -> None:
+    pid = proposal["id"]
+    assert _exists(governance, pid), f"proposal {pid}, made before the snapshot, is gone after the restore"
 
 
 @then("the later proposal is gone")
-def later_gone(context: dict[str, Any]) -> None:
-    pid = context["later_proposal"]["id"]
-    assert not _exists(context["governance"], pid), f"proposal {pid}, made after the snapshot, survived the restore"
+def later_gone(governance: GovernanceDriver, later_proposal: dict[str, Any]) -> None:
+    pid = later_proposal["id"]
+    assert not _exists(governance, pid), f"proposal {pid}, made after the snapshot, survived the restore"
 
 
 @then("the submission of the proposal is undone")
-def submission_undone(context: dict[str, Any]) -> None:
-    status = context["governance"].get(context["proposal"]["id"])["status"]
+def submission_undone(governance: GovernanceDriver, proposal: dict[str, Any]) -> None:
+    status = governance.get(proposal["id"])["status"]
     assert status == "draft", f"after the restore the proposal is {status}, not the draft it was at the snapshot"
 
 
 @then("the member's first key is connected again")
-def first_key_back(context: dict[str, Any]) -> None:
-    hint = context["holder"].connected_key_hint()
-    assert hint.endswith(context["first_key"][-4:]), (
-        f"after the restore the member's key ends {hint!r}; the key connected at the snapshot ends "
-        f"{context['first_key'][-4:]!r}"
+def first_key_back(key_holder: KeyHolder, connected_key: ConnectedKey) -> None:
+    hint = key_holder.connected_key_hint()
+    first = connected_key.key[-4:]
+    assert hint.endswith(first), (
+        f"after the restore the member's key ends {hint!r}; the key connected at the snapshot ends {first!r}"
     )

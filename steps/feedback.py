@@ -5,6 +5,7 @@ names ([files] feedback_beta, feedback_launch). gates.yaml decides how positive 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -18,19 +19,27 @@ from launchgate.gates.feedback_import import Answer, FeedbackFileError, parse_fe
 PHASES = {"Closed Beta": ("beta", "beta.feedback-positive"), "Public Launch": ("launch", "launch.feedback-positive")}
 
 
-@when(parsers.parse("the harness gathers the feedback given in the {phase}"))
-def gather_feedback(target: TargetSession, context: dict[str, Any], request: pytest.FixtureRequest,
-                    phase: str) -> None:
+@dataclass(frozen=True)
+class TargetFeedback:
+    """What the target's own feedback API held: its answers, and its summary of them (None: no feedback API)."""
+
+    summary: dict[str, Any] | None
+    answers: list[Answer]
+
+
+@when(parsers.parse("the harness gathers the feedback given in the {phase}"), target_fixture="target_feedback")
+def gather_feedback(target: TargetSession, request: pytest.FixtureRequest, phase: str) -> TargetFeedback:
     tag, criterion = PHASES[phase]
     answers: list[Answer] = []
     sources: list[str] = []
+    held = TargetFeedback(None, [])
     if target.target.can("feedback"):
         reply = target.api("feedback", "admin").get("/api/feedback", params={"scenario": tag})
         rows = list(reply["feedback"])
         from_api = [Answer(i, str(r["tester"]), r.get("rating"), bool(r["positive"]), r.get("comment") or "",
                            r.get("answeredAt")) for i, r in enumerate(rows, 1)]
         answers += from_api
-        context.update(summary=dict(reply["summary"]), api_answers=from_api)
+        held = TargetFeedback(dict(reply["summary"]), from_api)
         sources.append(f"the target's feedback API ({len(rows)} answers)")
     named = target.target.files.get(f"feedback_{tag}")
     if named:
@@ -47,16 +56,16 @@ def gather_feedback(target: TargetSession, context: dict[str, Any], request: pyt
         inconclusive(f"nobody has answered yet ({'; '.join(sources)})")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     write_answers(answers, target.run_dir, f"feedback-{tag}-{worker}", criterion, target.name, "; ".join(sources))
-    context["answers"] = answers
     note(request, "feedback from " + "; ".join(sources))
+    return held
 
 
 @then("the target's own summary agrees with the answers it holds")
-def summary_agrees(context: dict[str, Any]) -> None:
-    summary = context.get("summary")
+def summary_agrees(target_feedback: TargetFeedback) -> None:
+    summary = target_feedback.summary
     if summary is None:
         return  # a survey export only: there is no summary of the target's to check
-    positive = sum(1 for a in context["api_answers"] if a.positive)
+    positive = sum(1 for a in target_feedback.answers if a.positive)
     assert summary["positive"] == positive, (
         f"the target summarizes {summary['positive']} positive answers, it holds {positive}"
     )

@@ -8,7 +8,7 @@ whatever happened.
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import dataclass
 
 import pytest
 from pytest_bdd import given, then, when
@@ -28,12 +28,25 @@ SETTLE_S = 1.0  # traffic keeps flowing this long after a switch, so that a swit
 TRAFFIC_RATE = 8.0  # requests per second: light load
 
 
-def _rollback_at_end(hooks: Hooks, context: dict[str, Any], request: pytest.FixtureRequest) -> None:
-    """Whatever happens, the scenario leaves the target as it found it: rolled back, unless a step did so."""
-    context["rolled_back"] = False
+@dataclass
+class Release:
+    """A new version deployed in slot `new` beside the version that was live (slot `live`), through the profile's
+    hooks; rolled back at the end of the scenario unless a step did so already."""
+
+    hooks: Hooks
+    live: str
+    new: str
+    rolled_back: bool = False
+
+
+def _deploy(target: TargetSession, request: pytest.FixtureRequest, hooks: Hooks, new: str | None) -> Release:
+    """Deploys beside the live version (in the other blue-green slot, or in `new`). Whatever happens then, the
+    scenario leaves the target as it found it: rolled back, unless a step did so."""
+    live = _live_slot(target)
+    release = Release(hooks, live, new or ("green" if live == "blue" else "blue"))
 
     def undo() -> None:
-        if context["rolled_back"]:
+        if release.rolled_back:
             return
         try:
             hooks.run("rollback", timeout=DEPLOY_TIMEOUT_S)
@@ -41,6 +54,8 @@ def _rollback_at_end(hooks: Hooks, context: dict[str, Any], request: pytest.Fixt
             request.node.warn(pytest.PytestWarning(f"rolling back after the scenario failed: {exc}"))
 
     request.addfinalizer(undo)
+    hooks.run("deploy", timeout=DEPLOY_TIMEOUT_S, slot=release.new)
+    return release
 
 
 def _live_slot(target: TargetSession) -> str:
@@ -52,18 +67,14 @@ def _live_slot(target: TargetSession) -> str:
 
 
 # -- blue-green ------------------------------------------------------------------------------------------
-@given("a new version is deployed beside the live one")
-def deployed_beside(target: TargetSession, context: dict[str, Any], request: pytest.FixtureRequest) -> None:
+@given("a new version is deployed beside the live one", target_fixture="release")
+def deployed_beside(target: TargetSession, request: pytest.FixtureRequest) -> Release:
     hooks = require_hooks(target, "deploy", "switch", "rollback", why="blue-green switches need all three")
-    live = _live_slot(target)
-    new = "green" if live == "blue" else "blue"
-    _rollback_at_end(hooks, context, request)
-    hooks.run("deploy", timeout=DEPLOY_TIMEOUT_S, slot=new)
-    context.update(hooks=hooks, live=live, new=new)
+    return _deploy(target, request, hooks, None)
 
 
-@given("light traffic flows through the gateway")
-def light_traffic(target: TargetSession, context: dict[str, Any], request: pytest.FixtureRequest) -> None:
+@given("light traffic flows through the gateway", target_fixture="traffic")
+def light_traffic(target: TargetSession, request: pytest.FixtureRequest) -> SteadyTraffic:
     client = target.api("email", "admin")
     if not is_loopback(client.base_url):
         inconclusive(f"the gate suite sends background traffic to loopback targets only; {client.base_url} is not "
@@ -71,31 +82,28 @@ def light_traffic(target: TargetSession, context: dict[str, Any], request: pytes
     traffic = SteadyTraffic(client, PROBE_PATH, rate=TRAFFIC_RATE).start()
     request.addfinalizer(traffic.stop)
     wait_for(lambda: len(traffic.log.answers) >= 3, timeout=10, what="the first answers to the background traffic")
-    context["traffic"] = traffic
+    return traffic
 
 
-def _switch_and_settle(context: dict[str, Any], hook: str, **values: object) -> None:
-    traffic: SteadyTraffic = context["traffic"]
-    context["hooks"].run(hook, timeout=DEPLOY_TIMEOUT_S, **values)
+def _switch_and_settle(release: Release, traffic: SteadyTraffic, hook: str, **values: object) -> None:
+    release.hooks.run(hook, timeout=DEPLOY_TIMEOUT_S, **values)
     switched = time.monotonic()
     wait_for(lambda: traffic.log.since(switched + SETTLE_S), timeout=SETTLE_S + 15,
              what=f"traffic answered more than {SETTLE_S:g} s after the {hook}")
 
 
 @when("traffic is switched to the new version")
-def switch_to_new(context: dict[str, Any]) -> None:
-    _switch_and_settle(context, "switch", slot=context["new"])
+def switch_to_new(release: Release, traffic: SteadyTraffic) -> None:
+    _switch_and_settle(release, traffic, "switch", slot=release.new)
 
 
 @when("traffic is rolled back to the previous version")
-def roll_back(context: dict[str, Any]) -> None:
-    _switch_and_settle(context, "rollback")
-    context["rolled_back"] = True
+def roll_back(release: Release, traffic: SteadyTraffic) -> None:
+    _switch_and_settle(release, traffic, "rollback")
+    release.rolled_back = True
 
 
-def _serving(context: dict[str, Any], slot: str) -> None:
-    traffic: SteadyTraffic = context["traffic"]
-
+def _serving(traffic: SteadyTraffic, slot: str) -> None:
     def last_three() -> bool:
         recent = traffic.log.answers[-3:]
         return len(recent) == 3 and all(a.slot == slot and not a.failed for a in recent)
@@ -104,31 +112,28 @@ def _serving(context: dict[str, Any], slot: str) -> None:
 
 
 @then("the new version serves the traffic")
-def new_serves(context: dict[str, Any]) -> None:
-    _serving(context, context["new"])
+def new_serves(release: Release, traffic: SteadyTraffic) -> None:
+    _serving(traffic, release.new)
 
 
 @then("the previous version serves the traffic")
-def previous_serves(context: dict[str, Any]) -> None:
-    _serving(context, context["live"])
+def previous_serves(release: Release, traffic: SteadyTraffic) -> None:
+    _serving(traffic, release.live)
 
 
 @then("no request failed during the switches")
-def no_failures(context: dict[str, Any], request: pytest.FixtureRequest) -> None:
-    log: TrafficLog = context["traffic"].stop()
+def no_failures(traffic: SteadyTraffic, request: pytest.FixtureRequest) -> None:
+    log: TrafficLog = traffic.stop()
     assert not log.failures(), log.describe_failures()
     note(request, f"{len(log.answers)} requests at {TRAFFIC_RATE:g}/s during the switches, served by "
                   + ", ".join(f"{slot} {n}" for slot, n in sorted(log.slots().items())))
 
 
 # -- canary ----------------------------------------------------------------------------------------------
-@given("a new version is deployed as a canary")
-def deployed_canary(target: TargetSession, context: dict[str, Any], request: pytest.FixtureRequest) -> None:
+@given("a new version is deployed as a canary", target_fixture="release")
+def deployed_canary(target: TargetSession, request: pytest.FixtureRequest) -> Release:
     hooks = require_hooks(target, "deploy", "canary", "rollback", why="a canary release needs all three")
-    context["baseline"] = _live_slot(target)
-    _rollback_at_end(hooks, context, request)
-    hooks.run("deploy", timeout=DEPLOY_TIMEOUT_S, slot="canary")
-    context["hooks"] = hooks
+    return _deploy(target, request, hooks, "canary")
 
 
 def _plan() -> CanaryPlan:
@@ -138,18 +143,18 @@ def _plan() -> CanaryPlan:
 
 
 @when("the canary is given its share of the traffic")
-def canary_share(context: dict[str, Any]) -> None:
-    context["hooks"].run("canary", timeout=DEPLOY_TIMEOUT_S, slot="canary", percent=f"{_plan().percent:g}")
+def canary_share(release: Release) -> None:
+    release.hooks.run("canary", timeout=DEPLOY_TIMEOUT_S, slot=release.new, percent=f"{_plan().percent:g}")
 
 
-@when("requests go through the gateway")
-def requests_through(target: TargetSession, context: dict[str, Any]) -> None:
-    context["requests"] = send_requests(target.api("email", "admin"), PROBE_PATH, _plan().requests)
+@when("requests go through the gateway", target_fixture="canary_requests")
+def requests_through(target: TargetSession) -> TrafficLog:
+    return send_requests(target.api("email", "admin"), PROBE_PATH, _plan().requests)
 
 
 @then("the canary served close to its share of them")
-def canary_served(context: dict[str, Any], request: pytest.FixtureRequest) -> None:
-    plan, log = _plan(), context["requests"]
+def canary_served(canary_requests: TrafficLog, request: pytest.FixtureRequest) -> None:
+    plan, log = _plan(), canary_requests
     low, high = max(0.0, plan.percent - plan.share_tolerance), min(100.0, plan.percent + plan.share_tolerance)
     slots = log.slots()
     share = slots.get("canary", 0) / len(log.answers)
@@ -161,10 +166,10 @@ def canary_served(context: dict[str, Any], request: pytest.FixtureRequest) -> No
 
 
 @then("the canary's error rate is not above the baseline's by more than the gate allows")
-def canary_errors(context: dict[str, Any], request: pytest.FixtureRequest) -> None:
-    points, log = _plan().max_error_excess, context["requests"]
-    canary, baseline = log.error_rate("canary"), log.error_rate(context["baseline"])
-    note(request, f"error rate: canary {canary:.1%}, baseline ({context['baseline']}) {baseline:.1%}")
+def canary_errors(release: Release, canary_requests: TrafficLog, request: pytest.FixtureRequest) -> None:
+    points, log = _plan().max_error_excess, canary_requests
+    canary, baseline = log.error_rate(release.new), log.error_rate(release.live)
+    note(request, f"error rate: canary {canary:.1%}, baseline ({release.live}) {baseline:.1%}")
     assert canary <= baseline + points / 100, (
         f"the canary's error rate is {canary:.1%} against the baseline's {baseline:.1%} "
         f"(at most {points:g} point(s) above it allowed)"

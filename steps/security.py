@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pytest_bdd import given, parsers, then, when
 
 from launchgate.bdd.evidence_plugin import inconclusive
 from launchgate.bdd.session import TargetSession
 from launchgate.drivers.access import FOREIGN_ORIGIN, MUTATING_ACTIONS, attempt, origins_allowed
-from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
+from launchgate.drivers.campaigns import campaign_body
 from launchgate.drivers.monitoring import read_config
+from launchgate.drivers.outcomes import Outcome
+from steps.campaigns import TrackedCampaign, create
 
 
-@when(parsers.parse("an anonymous caller tries to {action}"))
-def anonymous_attempt(target: TargetSession, context: dict[str, Any], action: str) -> None:
+@when(parsers.parse("an anonymous caller tries to {action}"), target_fixture="outcome")
+def anonymous_attempt(target: TargetSession, action: str) -> Outcome:
     area = MUTATING_ACTIONS[action][0]
     if area not in target.target.api:
         inconclusive(f"target {target.name} has no {area} API to probe")
-    context["outcome"] = attempt(target.api(area), action)
+    return attempt(target.api(area), action)
 
 
 @then("the request is refused as unauthenticated")
-def refused_unauthenticated(context: dict[str, Any]) -> None:
-    outcome = context["outcome"]
+def refused_unauthenticated(outcome: Outcome) -> None:
     if outcome.unauthenticated:
         return
     if outcome.accepted:
@@ -35,36 +34,31 @@ def refused_unauthenticated(context: dict[str, Any]) -> None:
     raise AssertionError(f"an anonymous caller was not refused with 401: {outcome.describe()} ({what})")
 
 
-@given(parsers.parse("member {owner} has created a campaign"))
-def member_created(target: TargetSession, context: dict[str, Any], owner: str) -> None:
-    context["owner_campaigns"] = target.member_campaigns(owner)
-    context["campaign"] = context["owner_campaigns"].create(campaign_body([f"{owner}-reader@recipients.test"]))
+@given(parsers.parse("member {owner} has created a campaign"), target_fixture="campaign")
+def member_created(target: TargetSession, owner: str) -> TrackedCampaign:
+    return create(target.member_campaigns(owner), campaign_body([f"{owner}-reader@recipients.test"]))
 
 
-@when(parsers.parse("member {other} asks for that campaign"))
-def other_member_reads(target: TargetSession, context: dict[str, Any], other: str) -> None:
-    campaigns: CampaignsDriver = target.member_campaigns(other)
-    context["outcome"] = campaigns.read(context["campaign"]["id"])
+@when(parsers.parse("member {other} asks for that campaign"), target_fixture="outcome")
+def other_member_reads(target: TargetSession, campaign: TrackedCampaign, other: str) -> Outcome:
+    return target.member_campaigns(other).read(campaign.id)
 
 
 @then("the campaign is not shown to them")
-def not_shown(context: dict[str, Any]) -> None:
-    outcome = context["outcome"]
+def not_shown(outcome: Outcome) -> None:
     assert outcome.withheld, f"another member was not refused the campaign: {outcome.describe()}"
 
 
-@when("a member tries to decide an approval meant for the CFO")
-def member_decides(target: TargetSession, context: dict[str, Any]) -> None:
+@when("a member tries to decide an approval meant for the CFO", target_fixture="outcome")
+def member_decides(target: TargetSession, campaign: TrackedCampaign) -> Outcome:
     target.require("manual-approvals", "executives have no approval inboxes whose decisions could be refused")
-    campaign_id = context["campaign"]["id"]
-    pending = [a for a in target.campaigns().pending_approvals("cfo") if a["campaignId"] == campaign_id]
-    assert pending, f"no CFO approval is pending for campaign {campaign_id}"
-    context["outcome"] = target.member_campaigns("mallory").try_decide(pending[0]["id"], "approve", "me")
+    pending = [a for a in target.campaigns().pending_approvals("cfo") if a["campaignId"] == campaign.id]
+    assert pending, f"no CFO approval is pending for campaign {campaign.id}"
+    return target.member_campaigns("mallory").try_decide(pending[0]["id"], "approve", "me")
 
 
 @then("the decision is refused for lack of the role")
-def refused_role(context: dict[str, Any]) -> None:
-    outcome = context["outcome"]
+def refused_role(outcome: Outcome) -> None:
     assert outcome.lacks_role, f"a member deciding for the CFO was not refused for lack of the role: " \
                                f"{outcome.describe()}"
 

@@ -8,7 +8,6 @@ profile's integration command writes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pytest_bdd import then, when
@@ -37,8 +36,8 @@ def coverage_measured(target: TargetSession, request: pytest.FixtureRequest) -> 
     note(request, f"line coverage {reading.describe()}, written {reading.modified}")
 
 
-@when("the target's integration tests run")
-def integration_runs(target: TargetSession, context: dict[str, Any], request: pytest.FixtureRequest) -> None:
+@when("the target's integration tests run", target_fixture="integration_results")
+def integration_runs(target: TargetSession, request: pytest.FixtureRequest) -> JunitResults:
     hooks = hooks_for(target)
     named = target.target.files.get("integration_junit")
     if hooks.has("integration"):
@@ -60,12 +59,12 @@ def integration_runs(target: TargetSession, context: dict[str, Any], request: py
     else:
         inconclusive(f"the profile {target.target.path.name} names neither an integration command ([hooks] "
                      "integration) nor its results ([files] integration_junit)")
-    context["integration"] = read_junit(path)
+    return read_junit(path)
 
 
 @then("every integration test passes")
-def integration_passes(context: dict[str, Any], request: pytest.FixtureRequest) -> None:
-    results: JunitResults = context["integration"]
+def integration_passes(integration_results: JunitResults, request: pytest.FixtureRequest) -> None:
+    results = integration_results
     if not results.cases:
         inconclusive(f"{results.path} reports no test case")
     failed = results.not_passed

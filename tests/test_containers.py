@@ -1,27 +1,23 @@
-"""`--provision containers`: the stack's dependencies as Docker containers, end to end, and every way it can
-go wrong (no engine, an image that cannot be pulled, a mirror that cannot be reached).
+"""`launchgate stack up --provision containers`: the stack's dependencies as Docker containers, end to end, and
+what it says when it cannot (no engine, an image that cannot be pulled, a bad --image option). The reference's
+engine and image code alone is tested in reference/tests/test_provision.py.
 
-Tests marked `containers` need a Docker engine: scripts/test.sh installs docker.io, starts a private dockerd
-by PID and builds the local images before running them; elsewhere they are skipped with the reason.
+Tests marked `containers` need a Docker engine: scripts/test-containers.sh installs docker.io, starts a private
+dockerd by PID and builds the local images before running them; elsewhere they are skipped with the reason.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from docker.errors import APIError, ImageNotFound
 
 from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
 from launchgate.drivers.prometheus import PrometheusClient
@@ -30,9 +26,8 @@ from reference371os import procs
 from reference371os.layout import SERVICE_NAMES, Ports
 from reference371os.manager import Stack
 from reference371os.provision import containers as containers_mod
-from reference371os.provision import engine as engine_mod
 from reference371os.provision import images
-from reference371os.provision.engine import Engine, EngineError, client_for, find_engine
+from reference371os.provision.engine import client_for, find_engine
 from tests.conftest import RunningStack, next_port_base
 
 DEPENDENCIES = ("postgres", "anvil", "prometheus")
@@ -153,37 +148,6 @@ def test_an_image_that_cannot_be_pulled_is_named_with_how_to_build_it(engine: st
     assert ours(engine, tmp_path / "s") == [] and not (tmp_path / "s" / "pids").exists()
 
 
-@pytest.mark.containers
-def test_the_image_build_steps_import_a_root_and_build_on_it(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The build pipeline (import a root file system, build a dependency image on it, skip it when up to date)
-    on a tiny root instead of a debootstrap one, and under test tags, so the real images stay as they are."""
-    def fake_debootstrap(root: Path, mirror: str, log: Any, timeout: float = 0) -> None:
-        (root / "etc").mkdir(parents=True)
-        (root / "etc" / "os-release").write_text("ID=launchgate-test\n")
-
-    monkeypatch.setattr(images, "debootstrap", fake_debootstrap)
-    monkeypatch.setattr(images, "base_tag", lambda: "launchgate-test/base:t")
-    monkeypatch.setitem(images.LOCAL_IMAGES, "prometheus", "launchgate-test/prometheus:t")
-    lines: list[str] = []
-    client = client_for(engine)
-    try:
-        assert images.build_images(client, ("prometheus",), log=lines.append) == {
-            "prometheus": "launchgate-test/prometheus:t"}
-        built = client.images.get("launchgate-test/prometheus:t")
-        assert built.labels[images.RECIPE_LABEL] == images.recipe("prometheus")
-        assert built.attrs["Config"]["User"] == "nobody"
-        assert "images: built launchgate-test/prometheus:t" in lines
-        lines.clear()
-        images.build_images(client, ("prometheus",), log=lines.append)
-        assert lines == ["images: launchgate-test/prometheus:t is up to date"]
-        assert not (images.IMAGES_DIR / "rootfs").exists() and not (images.IMAGES_DIR / "rootfs.tar").exists()
-    finally:
-        for tag in ("launchgate-test/prometheus:t", "launchgate-test/base:t"):
-            with contextlib.suppress(ImageNotFound):
-                client.images.remove(tag, force=True)
-        client.close()
-
-
 def test_no_docker_engine_says_so_and_runs_the_local_path(tmp_path: Path) -> None:
     state = tmp_path / "s"
     env = {"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
@@ -204,125 +168,3 @@ def test_no_docker_engine_says_so_and_runs_the_local_path(tmp_path: Path) -> Non
 def test_bad_image_option_is_a_usage_error(tmp_path: Path) -> None:
     result = launchgate("stack", "up", "--image", "redis=redis:7", "--state-dir", str(tmp_path / "s"))
     assert result.returncode == 2 and "--image takes NAME=REF" in result.stderr
-
-
-# -- the engine ---------------------------------------------------------------------------------------------
-def test_find_engine_names_the_place_it_tried(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")
-    found = find_engine()
-    assert not found.ok and f"{tmp_path}/none.sock" in found.reason
-    assert engine_mod.candidate_hosts() == [f"unix://{tmp_path}/none.sock"]
-    monkeypatch.delenv("DOCKER_HOST")
-    (tmp_path / "docker.sock").touch()
-    assert engine_mod.candidate_hosts(tmp_path) == [f"unix://{tmp_path}/docker.sock", "unix:///var/run/docker.sock"]
-
-
-def test_engine_start_explains_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(engine_mod.shutil, "which", lambda _name: None)
-    with pytest.raises(EngineError, match=re.escape("dockerd is not installed: apt-get install -y docker.io")):
-        Engine(tmp_path).start()
-    monkeypatch.setattr(engine_mod.shutil, "which", lambda _name: "/usr/sbin/dockerd")
-    deep = tmp_path / ("d" * 100)
-    with pytest.raises(EngineError, match="too deep for a unix socket"):
-        Engine(deep).start()
-    assert Engine(tmp_path).stop() is False  # nothing of ours runs there
-    assert engine_mod.main(["status", "--root", str(tmp_path)]) in (0, 1)
-
-
-# -- images -------------------------------------------------------------------------------------------------
-class FakeImages:
-    def __init__(self, present: set[str], pull_error: Exception | None = None) -> None:
-        self.present, self.pull_error, self.pulled = present, pull_error, []  # type: ignore[var-annotated]
-
-    def get(self, ref: str) -> Any:
-        if ref not in self.present:
-            raise ImageNotFound(f"No such image: {ref}")
-        return type("Image", (), {"labels": {}})()
-
-    def pull(self, ref: str) -> None:
-        if self.pull_error:
-            raise self.pull_error
-        self.pulled.append(ref)
-
-
-class FakeClient:
-    def __init__(self, present: set[str], pull_error: Exception | None = None) -> None:
-        self.images = FakeImages(present, pull_error)
-
-
-def test_image_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LAUNCHGATE_IMAGE_ANVIL", raising=False)
-    resolve = containers_mod.resolve_image
-    official, local = images.DEFAULT_IMAGES["anvil"], images.LOCAL_IMAGES["anvil"]
-    assert resolve(FakeClient({official, local}), "anvil", {}) == official  # type: ignore[arg-type]
-    assert resolve(FakeClient({local}), "anvil", {}) == local  # type: ignore[arg-type]
-    client = FakeClient(set())
-    assert resolve(client, "anvil", {}) == official and client.images.pulled == [official]  # type: ignore[arg-type]
-    assert resolve(FakeClient({"mine:1"}), "anvil", {"anvil": "mine:1"}) == "mine:1"  # type: ignore[arg-type]
-    monkeypatch.setenv("LAUNCHGATE_IMAGE_ANVIL", "env:2")
-    assert resolve(FakeClient({"env:2"}), "anvil", {}) == "env:2"  # type: ignore[arg-type]
-    refused = FakeClient(set(), APIError("Get https://registry-1.docker.io/v2/: no such host"))
-    with pytest.raises(procs.StackError) as caught:
-        resolve(refused, "prometheus", {})  # type: ignore[arg-type]
-    message = str(caught.value)
-    assert "image prom/prometheus for prometheus is not here and cannot be pulled" in message
-    assert "no such host" in message and "LAUNCHGATE_IMAGE_PROMETHEUS" in message
-
-
-def test_unreachable_mirror_fails_fast_and_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    mirror = "http://127.0.0.1:9/debian"
-    started = time.monotonic()
-    with pytest.raises(images.ImageBuildError, match=r"cannot reach the Debian mirror http://127\.0\.0\.1:9/debian"):
-        images.check_mirror(mirror, timeout=5)
-    if os.geteuid() == 0 and images.shutil.which("debootstrap"):
-        with pytest.raises(images.ImageBuildError, match="LAUNCHGATE_DEBIAN_MIRROR"):
-            images.debootstrap(tmp_path / "rootfs", mirror, log=lambda _line: None)
-    assert time.monotonic() - started < 30, "an unreachable mirror must not hang the build"
-    monkeypatch.setenv("LAUNCHGATE_DEBIAN_MIRROR", "http://mirror.example/debian/")
-    assert images.apt_mirror() == "http://mirror.example/debian"
-
-
-def test_apt_mirror_reads_deb822_and_one_line_sources() -> None:
-    stanza = "Types: deb\n# a comment\nURIs: http://deb.example/debian\nSuites: bookworm bookworm-updates\n"
-    assert images._deb822(stanza)["uris"] == "http://deb.example/debian"
-    mirror = images.apt_mirror()
-    assert mirror.startswith(("http://", "https://")) and not mirror.endswith("/")
-
-
-def test_rootfs_is_slimmed_and_removed_without_crossing_mounts(tmp_path: Path) -> None:
-    root = tmp_path / "rootfs"
-    for path in ("var/cache/apt/archives/x.deb", "usr/share/doc/pkg/README", "var/lib/postgresql/15/main/PG_VERSION",
-                 "usr/bin/prometheus"):
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text("x")
-    images._slim(root)
-    assert not (root / "var/cache/apt/archives/x.deb").exists() and not (root / "usr/share/doc/pkg").exists()
-    assert not (root / "var/lib/postgresql/15/main").exists() and (root / "usr/bin/prometheus").exists()
-    assert engine_mod.mounts_under(root) == []
-    images._remove_rootfs(root)
-    assert not root.exists()
-
-
-def test_recipes_change_with_what_goes_into_an_image(monkeypatch: pytest.MonkeyPatch) -> None:
-    before = images.recipe("prometheus")
-    assert before == images.recipe("prometheus") and before != images.recipe("postgres")
-    monkeypatch.setitem(images.DOCKERFILES, "prometheus", images.DOCKERFILES["prometheus"] + "LABEL x=y\n")
-    assert images.recipe("prometheus") != before
-    assert images.base_tag().startswith("launchgate/bookworm-base:bookworm-")
-
-
-def test_images_command_rejects_unknown_names(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as caught:
-        images.main(["redis"])
-    assert caught.value.code == 2 and "unknown image redis" in capsys.readouterr().err
-
-
-@pytest.fixture
-def no_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")
-    yield
-
-
-def test_images_command_without_engine_says_so(no_engine: None, capsys: pytest.CaptureFixture[str]) -> None:
-    assert images.main([]) == 1
-    assert "images: no Docker engine" in capsys.readouterr().err

@@ -1,12 +1,10 @@
-"""Prometheus: the rules and dashboard in fixtures/prometheus/, the stack's own Prometheus, and SLIs read with
-PromQL agreeing with the harness's own probes."""
+"""Prometheus: the stack's own Prometheus, and SLIs read with PromQL agreeing with the harness's own probes. The
+rules and dashboard in fixtures/prometheus/ are the reference's, tested in reference/tests/test_prometheus_config.py."""
 
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -16,106 +14,21 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from launchgate.drivers.errors import UnreachableError
-from launchgate.drivers.monitoring import metric_families
 from launchgate.drivers.prometheus import PrometheusClient, PrometheusQueryError
 from launchgate.evidence import EvidenceWriter, read_evidence
 from launchgate.monitoring.slis import SliReader, Window, record_window, selector, to_evidence, write_slis
 from launchgate.targets import Monitoring, TargetError, load_target, parse_target, shift_ports
 from launchgate.waiting import wait_for
 from reference371os import procs
-from reference371os.layout import SERVICE_NAMES, Ports
-from reference371os.provision.prometheus import (
-    DASHBOARD_FILE,
-    FIXTURES,
-    RULES_FILE,
-    duration,
-    promtool_binary,
-    render_config,
-    write_config,
-)
+from reference371os.layout import SERVICE_NAMES
 from tests.conftest import RunningStack
 
 SCRAPE_S = 1.0
 PROBE_S = 0.2
 PROBE_TIMEOUT_S = 2.0  # the soak's probe timeout
-SERVICE_METRICS = {"http_requests_total", "http_request_duration_seconds_bucket", "process_resident_memory_bytes"}
 MONITORING = Monitoring("http://127.0.0.1:1", selector='stack="reference"')
-
-
-def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    binary = promtool_binary()
-    if binary is None:
-        pytest.fail("promtool not found: apt-get install -y prometheus (scripts/bootstrap.sh installs it)")
-    return subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=60)
-
-
-# -- fixtures/prometheus ---------------------------------------------------------------------------------
-def test_alert_rules_pass_promtool_check() -> None:
-    result = promtool("check", "rules", str(FIXTURES / RULES_FILE))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 4 rules found" in result.stdout
-    names = {r["alert"] for g in yaml.safe_load((FIXTURES / RULES_FILE).read_text())["groups"] for r in g["rules"]}
-    assert names == {"TargetDown", "HighErrorRatio", "HighLatencyP95", "MemoryGrowth"}
-
-
-def test_each_alert_fires_on_its_signal() -> None:
-    result = promtool("test", "rules", str(FIXTURES / "alerts_test.yml"))
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_rendered_config_passes_promtool_and_scrapes_every_service(tmp_path: Path) -> None:
-    config = write_config(tmp_path / "config", Ports(18370), scrape_interval=1.0)
-    result = promtool("check", "config", str(config))
-    assert result.returncode == 0, result.stdout + result.stderr
-    body = yaml.safe_load(config.read_text())
-    assert body["global"]["scrape_interval"] == "1s"
-    jobs = {c["job_name"]: c["static_configs"][0] for c in body["scrape_configs"]}
-    assert set(jobs) == set(SERVICE_NAMES)
-    assert jobs["gateway"]["targets"] == ["127.0.0.1:18370"] and jobs["gateway"]["labels"] == {"stack": "reference"}
-    assert all(t.startswith("127.0.0.1:") for job in jobs.values() for t in job["targets"])
-
-
-def test_scrape_durations() -> None:
-    assert (duration(1), duration(5.0), duration(0.5), duration(15)) == ("1s", "5s", "500ms", "15s")
-    with pytest.raises(ValueError, match="positive"):
-        duration(0)
-    assert "scrape_timeout: 10s" in render_config(Ports(18370), 30.0)  # never longer than Prometheus allows
-
-
-def _dashboard_exprs() -> list[tuple[str, str]]:
-    dashboard = json.loads((FIXTURES / DASHBOARD_FILE).read_text())
-    exprs = [(p["title"], t["expr"]) for p in dashboard["panels"] for t in p.get("targets", [])]
-    assert exprs, "the dashboard has no panel with a query"
-    return exprs
-
-
-def test_dashboard_parses_and_every_panel_query_is_valid_promql(tmp_path: Path) -> None:
-    # Grafana's variables become what Grafana would put there; promtool then parses each query as a rule.
-    grafana = {"$job": ".*", "${job}": ".*", "$__rate_interval": "1m", "$__range": "1h", "$__interval": "15s"}
-    rules = []
-    for i, (_title, expr) in enumerate(_dashboard_exprs()):
-        for var, value in grafana.items():
-            expr = expr.replace(var, value)
-        assert "$" not in expr, f"unknown Grafana variable in {expr}"
-        rules.append({"record": f"dashboard:panel_{i}", "expr": expr})
-    rules_file = tmp_path / "dashboard_rules.yml"
-    rules_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
-    result = promtool("check", "rules", str(rules_file))
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_dashboard_covers_the_alerted_signals_with_metrics_the_services_expose(stack: RunningStack) -> None:
-    used = set()
-    for _title, expr in _dashboard_exprs():
-        used |= set(re.findall(r"[a-z_]+(?=\{)", expr))
-    assert SERVICE_METRICS | {"up"} == used
-    exposed = metric_families(httpx.get(f"{stack.url('conduit')}/metrics", timeout=5).text)
-    for name in SERVICE_METRICS:
-        family = name.removesuffix("_bucket").removesuffix("_total")
-        assert family in exposed or name in exposed, f"{name} is not exposed by the services"
 
 
 # -- the stack's own Prometheus --------------------------------------------------------------------------

@@ -8,13 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from launchgate.faultmatrix import TRIPS
 from reference371os import procs
 from reference371os.layout import SERVICE_NAMES
-from tests.conftest import RunningStack, next_port_base
+from tests.conftest import next_port_base
 
 
 def launchgate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -93,20 +92,3 @@ def test_faults_lists_every_switch_with_its_criterion() -> None:
     for name, effect in switches.items():
         assert f"{name:<20} {TRIPS[name].criterion:<26} {effect}" in result.stdout
         assert f"| `{name}` |" in readme and f"`{TRIPS[name].criterion}`" in readme, f"README misses {name}"
-
-
-def test_service_dies_during_start_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A database URL nothing listens on: the conduit cannot start; the error names it and shows its log.
-    from reference371os.manager import Stack, StackOptions
-
-    unreachable_db = "postgresql+psycopg://x@127.0.0.1:9/x"
-    stack = Stack(tmp_path / "s", StackOptions(port_base=next_port_base(), database=unreachable_db))
-    with pytest.raises(procs.StackError, match=r"exited during start|was not healthy"):
-        stack.up()
-    assert stack.running() == []
-
-
-def test_health_reports_a_dead_dependency(stack: RunningStack) -> None:
-    body = httpx.get(f"{stack.url('conduit')}/health").json()
-    assert body["status"] == "operational"
-    assert set(body["dependencies"]) >= {"db", "mail", "chain"}

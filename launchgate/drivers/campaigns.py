@@ -90,8 +90,9 @@ class CampaignsDriver:
             self.api.post(f"/api/approvals/{approval_id}/decision", json={"decision": decision, "reason": reason})
         )
 
-    def send_email(self, to: str, subject: str, content: str, optimize: bool = True) -> Any:
-        """POST /api/email/send with the contract's default options (`optimize`: enableCognitiveOptimization)."""
+    def send_email(self, to: str, subject: str, content: str, optimize: bool = True) -> Accepted | Refused:
+        """POST /api/email/send with the contract's default options (`optimize`: enableCognitiveOptimization):
+        accepted (the answer's body as data), or refused."""
         body = {
             "emailData": {
                 "to": to,
@@ -102,7 +103,7 @@ class CampaignsDriver:
             "useProxiedDelivery": True,
             "enableCognitiveOptimization": optimize,
         }
-        return self.api.raw("POST", "/api/email/send", json=body)
+        return outcome_of(self.api.raw("POST", "/api/email/send", json=body))
 
     def list_all(self) -> list[dict[str, Any]]:
         return list(self.api.get("/api/email/campaigns", key="campaigns"))

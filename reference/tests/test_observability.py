@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import httpx
+from reference_testkit import Campaigns, RunningStack, campaign_body, metric_families
 
-from launchgate.drivers.campaigns import CampaignsDriver, campaign_body
-from launchgate.drivers.monitoring import metric_families
 from reference371os.layout import SERVICE_NAMES
-from tests.conftest import RunningStack
 
 
 def all_logs(running: RunningStack) -> str:
@@ -33,7 +31,7 @@ def test_no_secret_reaches_a_log_or_a_response(stack: RunningStack) -> None:
 
 def test_log_level_is_honoured(make_stack) -> None:  # type: ignore[no-untyped-def]
     quiet: RunningStack = make_stack(log_level="WARNING")
-    campaigns = CampaignsDriver(quiet.client("admin"))
+    campaigns = Campaigns(quiet.client("admin"))
     campaigns.wait_until_final(campaigns.create(campaign_body(["quiet@recipients.test"]))["id"])
     logs = all_logs(quiet)
     assert " INFO " not in logs and " DEBUG " not in logs

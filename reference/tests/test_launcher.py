@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
+from reference_testkit import start_stack
 
 from reference371os import procs
 from reference371os.launch_socket import LAUNCH_SERVER_ENV, NoWarmLauncher, launch_via
 from reference371os.manager import sut_environ
-from tests.conftest import start_stack
 
 
 def test_the_reference_inherits_no_coverage_instrumentation(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,7 +23,7 @@ def test_the_reference_inherits_no_coverage_instrumentation(monkeypatch: pytest.
 
 def test_stacks_start_through_the_warm_launcher_and_without_it(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    assert os.environ.get(LAUNCH_SERVER_ENV), "tests/conftest.py starts a warm launcher for the session"
+    assert os.environ.get(LAUNCH_SERVER_ENV), "reference/tests/conftest.py starts a warm launcher for the session"
     warm = start_stack(tmp_path / "warm")
     monkeypatch.setenv(LAUNCH_SERVER_ENV, str(tmp_path / "nobody-listens.sock"))
     cold = start_stack(tmp_path / "cold")  # no warm launcher answers: the stack starts one of its own

@@ -6,30 +6,27 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from reference_testkit import Api, Governance, recompute_hash, wait_for
 
-from launchgate.drivers.governance import GovernanceDriver
-from launchgate.drivers.http import ApiClient
-from launchgate.drivers.mail import recompute_hash
-from launchgate.waiting import wait_for
 from reference371os.kit.hashing import HEADER_CAMPAIGN, HEADER_EMAIL_ID, HEADER_HASH
+from reference371os.paths import FIXTURES
 
 FINAL = ("completed", "rejected", "failed")
 VOTERS = {
     v["role"]: v
-    for v in yaml.safe_load((Path(__file__).resolve().parents[1] / "fixtures/seed/voters.yml").read_text())["voters"]
+    for v in yaml.safe_load((FIXTURES / "seed/voters.yml").read_text())["voters"]
 }
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
 
 
-def conduit(stack: Any, role: str | None, user: str | None = None) -> ApiClient:
+def conduit(stack: Any, role: str | None, user: str | None = None) -> Api:
     """A client straight to the conduit, as `user` with `role` (anonymous when role is None)."""
     return stack.client(role, user, base=stack.url("conduit"))
 
@@ -55,17 +52,17 @@ def campaign_body(recipients: list[str], **overrides: Any) -> dict[str, Any]:
     return {"campaignData": data, "requiresDAOApproval": requires_dao, "approvalMode": mode}
 
 
-def create(client: ApiClient, body: dict[str, Any]) -> dict[str, Any]:
+def create(client: Api, body: dict[str, Any]) -> dict[str, Any]:
     reply = client.post("/api/email/campaign", json=body, expect=(201,))
     assert reply["success"] is True
     return dict(reply["campaign"])
 
 
-def get(client: ApiClient, campaign_id: str) -> dict[str, Any]:
+def get(client: Api, campaign_id: str) -> dict[str, Any]:
     return dict(client.get(f"/api/email/campaign/{campaign_id}")["campaign"])
 
 
-def wait_stage(client: ApiClient, campaign_id: str, done: Any, what: str, timeout: float = 15.0) -> dict[str, Any]:
+def wait_stage(client: Api, campaign_id: str, done: Any, what: str, timeout: float = 15.0) -> dict[str, Any]:
     def probe() -> dict[str, Any] | None:
         campaign = get(client, campaign_id)
         return campaign if done(campaign) else None
@@ -73,7 +70,7 @@ def wait_stage(client: ApiClient, campaign_id: str, done: Any, what: str, timeou
     return wait_for(probe, timeout=timeout, what=f"campaign {campaign_id} {what}")
 
 
-def wait_final(client: ApiClient, campaign_id: str) -> dict[str, Any]:
+def wait_final(client: Api, campaign_id: str) -> dict[str, Any]:
     return wait_stage(client, campaign_id, lambda c: c["status"] in FINAL, "to finish")
 
 
@@ -86,7 +83,7 @@ def mails_of(stack: Any, campaign_id: str, recipient: str) -> list[dict[str, Any
     return [m for m in stack.sink.messages(to=recipient) if m["headers"].get(HEADER_CAMPAIGN) == campaign_id]
 
 
-def pending_for(client: ApiClient, role: str, campaign_id: str) -> list[dict[str, Any]]:
+def pending_for(client: Api, role: str, campaign_id: str) -> list[dict[str, Any]]:
     approvals = client.get("/api/approvals", params={"status": "pending", "role": role})["approvals"]
     return [a for a in approvals if a["campaignId"] == campaign_id]
 
@@ -209,7 +206,7 @@ def test_one_manual_rejection_rejects_the_campaign(stack: Any) -> None:
 
 def _vote_through(stack: Any, proposal_id: str, option: str) -> None:
     """Runs a proposal through voting with the seeded CEO voter, then closes the vote."""
-    gov = GovernanceDriver(stack.client("ceo", "exec-ceo", base=stack.url("governance")))
+    gov = Governance(stack.client("ceo", "exec-ceo", base=stack.url("governance")))
     assert gov.transition(proposal_id, "start-voting").status == 200
     assert gov.vote(proposal_id, VOTERS["ceo"]["private_key"], option).status == 201
     assert gov.transition(proposal_id, "close-voting").status == 200
@@ -229,7 +226,7 @@ def test_dao_approval_gates_delivery(stack: Any) -> None:
     assert any(p["id"] == proposal_id and p["campaignId"] == created["id"] for p in listed)
 
     _vote_through(stack, proposal_id, "for")
-    gov = GovernanceDriver(stack.client("ceo", "exec-ceo", base=stack.url("governance")))
+    gov = Governance(stack.client("ceo", "exec-ceo", base=stack.url("governance")))
     assert gov.transition(proposal_id, "approve", {"approved_by": "ceo_mimi"}).status == 200
     final = wait_final(owner, created["id"])
     assert final["status"] == "completed" and final["daoApproval"]["approved"] is True

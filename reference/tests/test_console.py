@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from reference_testkit import RunningStack
 
-from launchgate.webforms import CsrfGuard, FieldErrors, Form, FormError, parse_form
+from reference371os.console.forms import FieldErrors, Form
 from reference371os.console.validation import campaign_from_form, parse_recipients
-from tests.conftest import RunningStack
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 TRACE = re.compile(r"Traceback|File \"")
@@ -116,17 +116,3 @@ def test_campaign_form_names_each_bad_field() -> None:
                  "priority": ["now"], "approval_mode": ["auto"]})
     _body, errors = campaign_from_form(form, ["product-update"])
     assert [name for name, _ in errors.items()] == ["name", "template", "recipients", "budget", "currency", "priority"]
-
-
-def test_form_bodies_and_csrf_tokens() -> None:
-    with pytest.raises(FormError) as wrong_type:
-        parse_form("application/json", b"{}")
-    assert wrong_type.value.status == 415
-    with pytest.raises(FormError):
-        parse_form("application/x-www-form-urlencoded", b"\xff\xfe")
-    form = parse_form("application/x-www-form-urlencoded; charset=utf-8", b"a=1&p=x&p=y&empty=")
-    assert form.get("a") == "1" and form.all("p") == ["x", "y"] and form.checked("empty")
-    guard = CsrfGuard.derived("secret", "console")
-    assert guard.valid("cookie", guard.token("cookie"))
-    assert not guard.valid("cookie", guard.token("other")) and not guard.valid(None, "x")
-    assert CsrfGuard.derived("secret", "uat").token("cookie") != guard.token("cookie")

@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
+from reference_testkit import RunningStack, wait_for
 
-from launchgate.waiting import wait_for
 from reference371os import procs
 from reference371os.config import Secrets
 from reference371os.gateway.identity import TtlLru
@@ -30,7 +30,7 @@ from reference371os.gateway.routing import ROUTES, route_for
 from reference371os.kit.auth import Caller, issue_token
 from reference371os.layout import Ports
 from reference371os.secrets import generate_secrets
-from tests.conftest import RunningStack, next_port_base
+from reference371os.testing import next_port_base
 
 # One read-only route per prefix of the routing table, and the service that must answer it.
 ROUTE_PROBES = [

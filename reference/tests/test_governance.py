@@ -7,21 +7,20 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
 from eth_account import Account
+from reference_testkit import Api, wait_for
 
-from launchgate.drivers.http import ApiClient
-from launchgate.waiting import wait_for
 from reference371os.governance.signing import sign_vote
+from reference371os.paths import FIXTURES
 
 API = "/api/governance"
 SEED_VOTERS: list[dict[str, Any]] = yaml.safe_load(
-    (Path(__file__).resolve().parents[1] / "fixtures/seed/voters.yml").read_text()
+    (FIXTURES / "seed/voters.yml").read_text()
 )["voters"]
 VOTER = {v["role"]: v for v in SEED_VOTERS}  # ceo, cfo, cto, clo: public anvil dev accounts 1..4
 TX_HASH = r"0x[0-9a-f]{64}"
@@ -33,7 +32,7 @@ TX_HASH = r"0x[0-9a-f]{64}"
 def proposal_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "title": f"Test proposal {uuid.uuid4().hex[:8]}",
-        "description": "Created by tests/test_governance.py",
+        "description": "Created by reference/tests/test_governance.py",
         "type": "operational",
         "proposer": "test-suite",
         "execution_details": {
@@ -50,15 +49,15 @@ def proposal_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-def create(client: ApiClient, **overrides: Any) -> dict[str, Any]:
+def create(client: Api, **overrides: Any) -> dict[str, Any]:
     return client.post(f"{API}/proposals", proposal_body(**overrides), expect=(201,))["data"]
 
 
-def submit(client: ApiClient, proposal_id: str) -> dict[str, Any]:
+def submit(client: Api, proposal_id: str) -> dict[str, Any]:
     return client.post(f"{API}/proposals/{proposal_id}/submit", {"submitted_by": "test-suite"})["data"]
 
 
-def open_for_voting(client: ApiClient, **overrides: Any) -> str:
+def open_for_voting(client: Api, **overrides: Any) -> str:
     proposal_id = create(client, **overrides)["id"]
     submit(client, proposal_id)
     data = client.post(f"{API}/proposals/{proposal_id}/start-voting")["data"]
@@ -78,15 +77,15 @@ def vote_body(proposal_id: str, voter: dict[str, Any], option: str, **overrides:
     return body
 
 
-def cast(client: ApiClient, proposal_id: str, role: str, option: str) -> dict[str, Any]:
+def cast(client: Api, proposal_id: str, role: str, option: str) -> dict[str, Any]:
     return client.post(f"{API}/votes", vote_body(proposal_id, VOTER[role], option), expect=(201,))["data"]
 
 
-def close(client: ApiClient, proposal_id: str) -> dict[str, Any]:
+def close(client: Api, proposal_id: str) -> dict[str, Any]:
     return client.post(f"{API}/proposals/{proposal_id}/close-voting")["data"]
 
 
-def status_of(client: ApiClient, proposal_id: str) -> str:
+def status_of(client: Api, proposal_id: str) -> str:
     return str(client.get(f"{API}/proposals/{proposal_id}")["data"]["status"])
 
 
@@ -105,30 +104,30 @@ def base(stack: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def admin(stack: Any, base: str) -> ApiClient:
+def admin(stack: Any, base: str) -> Api:
     return stack.client("admin", user_id="gov-admin", base=base)
 
 
 @pytest.fixture(scope="module")
-def ceo(stack: Any, base: str) -> ApiClient:
+def ceo(stack: Any, base: str) -> Api:
     return stack.client("ceo", user_id="gov-ceo", base=base)
 
 
 @pytest.fixture(scope="module")
-def member(stack: Any, base: str) -> ApiClient:
+def member(stack: Any, base: str) -> Api:
     return stack.client("member", user_id="gov-member", base=base)
 
 
 @pytest.fixture(scope="module")
-def anonymous(base: str) -> Iterator[ApiClient]:
-    with ApiClient(base) as client:
+def anonymous(base: str) -> Iterator[Api]:
+    with Api(base) as client:
         yield client
 
 
 # ---- health, config, seeding -----------------------------------------------------------------------
 
 
-def test_health_in_the_371os_shape_reflects_dependencies(anonymous: ApiClient) -> None:
+def test_health_in_the_371os_shape_reflects_dependencies(anonymous: Api) -> None:
     body = anonymous.get(f"{API}/health")
     assert body["success"] is True
     data = body["data"]
@@ -140,7 +139,7 @@ def test_health_in_the_371os_shape_reflects_dependencies(anonymous: ApiClient) -
     assert root["status"] == "operational" and root["service"] == "dao-governance-service"
 
 
-def test_config_reports_the_policy_in_force(anonymous: ApiClient) -> None:
+def test_config_reports_the_policy_in_force(anonymous: Api) -> None:
     data = anonymous.get(f"{API}/config")["data"]
     expected = (10, 51) if data["node_env"] == "development" else (20, 66)
     assert (data["default_quorum_percentage"], data["default_approval_threshold"]) == expected
@@ -149,7 +148,7 @@ def test_config_reports_the_policy_in_force(anonymous: ApiClient) -> None:
     assert data["signature_verification"] is True and data["state_guards"] is True
 
 
-def test_seeded_voters_and_proposals(anonymous: ApiClient) -> None:
+def test_seeded_voters_and_proposals(anonymous: Api) -> None:
     voters = {v["address"]: v for v in anonymous.get(f"{API}/voters")["data"]}
     for role, power in (("ceo", 1000), ("cfo", 900), ("cto", 800), ("clo", 700)):
         assert voters[VOTER[role]["address"]]["power"] == power
@@ -162,7 +161,7 @@ def test_seeded_voters_and_proposals(anonymous: ApiClient) -> None:
 # ---- the lifecycle ---------------------------------------------------------------------------------
 
 
-def test_full_lifecycle_draft_to_executed_with_signed_votes(admin: ApiClient, ceo: ApiClient) -> None:
+def test_full_lifecycle_draft_to_executed_with_signed_votes(admin: Api, ceo: Api) -> None:
     created = create(admin, type="strategic")
     proposal_id = created["id"]
     assert proposal_id.startswith("PROP-")
@@ -212,7 +211,7 @@ def test_full_lifecycle_draft_to_executed_with_signed_votes(admin: ApiClient, ce
     assert proposal_id not in [p["id"] for p in admin.get(f"{API}/proposals/pending-approval")["data"]]
 
 
-def test_human_rejection_after_a_passed_vote(admin: ApiClient, ceo: ApiClient) -> None:
+def test_human_rejection_after_a_passed_vote(admin: Api, ceo: Api) -> None:
     proposal_id = open_for_voting(admin)
     cast(admin, proposal_id, "ceo", "for")
     assert close(admin, proposal_id)["status"] == "pending_human_approval"
@@ -224,7 +223,7 @@ def test_human_rejection_after_a_passed_vote(admin: ApiClient, ceo: ApiClient) -
     assert rejected["humanApprovalDecision"]["modifications"] == ["smaller scope"]
 
 
-def test_the_timeline_sets_the_voting_period(admin: ApiClient) -> None:
+def test_the_timeline_sets_the_voting_period(admin: Api) -> None:
     timeline = {"review_period_days": 0, "voting_period_days": 1, "key_milestones": []}
     proposal_id = open_for_voting(admin, timeline=timeline)
     data = admin.get(f"{API}/proposals/{proposal_id}")["data"]
@@ -233,7 +232,7 @@ def test_the_timeline_sets_the_voting_period(admin: ApiClient) -> None:
     assert ends - starts == timedelta(hours=24)
 
 
-def test_results_tally_equals_the_votes_cast(admin: ApiClient) -> None:
+def test_results_tally_equals_the_votes_cast(admin: Api) -> None:
     proposal_id = open_for_voting(admin)
     cast(admin, proposal_id, "ceo", "for")
     cast(admin, proposal_id, "cfo", "against")
@@ -261,7 +260,7 @@ def test_results_tally_equals_the_votes_cast(admin: ApiClient) -> None:
     assert first == again and first["final"] is True
 
 
-def test_quorum_failure_rejects_the_proposal(admin: ApiClient) -> None:
+def test_quorum_failure_rejects_the_proposal(admin: Api) -> None:
     proposal_id = open_for_voting(admin)
     closed = close(admin, proposal_id)
     assert closed["status"] == "rejected"
@@ -272,7 +271,7 @@ def test_quorum_failure_rejects_the_proposal(admin: ApiClient) -> None:
     assert proposal_id not in [p["id"] for p in admin.get(f"{API}/proposals/pending-approval")["data"]]
 
 
-def test_a_veto_fails_an_emergency_proposal(admin: ApiClient) -> None:
+def test_a_veto_fails_an_emergency_proposal(admin: Api) -> None:
     proposal_id = open_for_voting(admin, type="emergency", emergency_proposal=True)
     for role in ("ceo", "cfo", "cto"):
         cast(admin, proposal_id, role, "for")
@@ -284,7 +283,7 @@ def test_a_veto_fails_an_emergency_proposal(admin: ApiClient) -> None:
 # ---- guards ----------------------------------------------------------------------------------------
 
 
-def test_start_voting_from_draft_is_refused(admin: ApiClient) -> None:
+def test_start_voting_from_draft_is_refused(admin: Api) -> None:
     proposal_id = create(admin)["id"]
     response = admin.raw("POST", f"{API}/proposals/{proposal_id}/start-voting")
     assert response.status_code in (400, 409)
@@ -292,14 +291,14 @@ def test_start_voting_from_draft_is_refused(admin: ApiClient) -> None:
     assert status_of(admin, proposal_id) == "draft"
 
 
-def test_submit_twice_is_refused(admin: ApiClient) -> None:
+def test_submit_twice_is_refused(admin: Api) -> None:
     proposal_id = create(admin)["id"]
     submit(admin, proposal_id)
     response = admin.raw("POST", f"{API}/proposals/{proposal_id}/submit", json={"submitted_by": "again"})
     assert response.status_code == 409 and "submitted" in error_of(response)
 
 
-def test_vote_when_voting_is_not_active_is_refused(admin: ApiClient) -> None:
+def test_vote_when_voting_is_not_active_is_refused(admin: Api) -> None:
     proposal_id = create(admin)["id"]
     submit(admin, proposal_id)
     response = admin.raw("POST", f"{API}/votes", json=vote_body(proposal_id, VOTER["ceo"], "for"))
@@ -312,7 +311,7 @@ def test_vote_when_voting_is_not_active_is_refused(admin: ApiClient) -> None:
     assert response.status_code in (400, 409) and "not active" in error_of(response)
 
 
-def test_approve_or_reject_when_not_pending_is_refused(admin: ApiClient, ceo: ApiClient) -> None:
+def test_approve_or_reject_when_not_pending_is_refused(admin: Api, ceo: Api) -> None:
     proposal_id = open_for_voting(admin)
     for action in ("approve", "reject"):
         response = ceo.raw("POST", f"{API}/proposals/{proposal_id}/{action}", json={"approved_by": "ceo_mimi"})
@@ -321,7 +320,7 @@ def test_approve_or_reject_when_not_pending_is_refused(admin: ApiClient, ceo: Ap
     assert status_of(admin, proposal_id) == "voting_active"
 
 
-def test_close_voting_only_while_voting(admin: ApiClient) -> None:
+def test_close_voting_only_while_voting(admin: Api) -> None:
     proposal_id = create(admin)["id"]
     response = admin.raw("POST", f"{API}/proposals/{proposal_id}/close-voting")
     assert response.status_code == 409 and "draft" in error_of(response)
@@ -330,7 +329,7 @@ def test_close_voting_only_while_voting(admin: ApiClient) -> None:
 # ---- votes -----------------------------------------------------------------------------------------
 
 
-def test_duplicate_vote_is_400(admin: ApiClient) -> None:
+def test_duplicate_vote_is_400(admin: Api) -> None:
     proposal_id = open_for_voting(admin)
     cast(admin, proposal_id, "cfo", "for")
     again = admin.raw("POST", f"{API}/votes", json=vote_body(proposal_id, VOTER["cfo"], "against"))
@@ -339,7 +338,7 @@ def test_duplicate_vote_is_400(admin: ApiClient) -> None:
     assert (live["total_votes_cast"], live["votes_for"], live["votes_against"]) == (1, 1, 0)
 
 
-def test_concurrent_duplicate_votes_count_once(admin: ApiClient) -> None:
+def test_concurrent_duplicate_votes_count_once(admin: Api) -> None:
     proposal_id = open_for_voting(admin)
     body = vote_body(proposal_id, VOTER["clo"], "for")
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -352,7 +351,7 @@ def test_concurrent_duplicate_votes_count_once(admin: ApiClient) -> None:
     "case",
     ["other-voters-key", "other-option", "other-proposal", "not-hex", "wrong-length"],
 )
-def test_bad_signature_is_400(admin: ApiClient, case: str) -> None:
+def test_bad_signature_is_400(admin: Api, case: str) -> None:
     proposal_id = open_for_voting(admin)
     ceo = VOTER["ceo"]
     signature = {
@@ -368,7 +367,7 @@ def test_bad_signature_is_400(admin: ApiClient, case: str) -> None:
     assert admin.get(f"{API}/proposals/{proposal_id}/results")["data"]["total_votes_cast"] == 0
 
 
-def test_unregistered_voter_is_403(admin: ApiClient) -> None:
+def test_unregistered_voter_is_403(admin: Api) -> None:
     proposal_id = open_for_voting(admin)
     stranger = Account.create()
     body = {
@@ -381,7 +380,7 @@ def test_unregistered_voter_is_403(admin: ApiClient) -> None:
     assert response.status_code == 403 and "not registered" in error_of(response)
 
 
-def test_malformed_vote_names_the_field(admin: ApiClient) -> None:
+def test_malformed_vote_names_the_field(admin: Api) -> None:
     proposal_id = open_for_voting(admin)
     bad_option = admin.raw("POST", f"{API}/votes", json=vote_body(proposal_id, VOTER["ceo"], "maybe"))
     assert bad_option.status_code == 422 and "vote_option" in error_of(bad_option)
@@ -400,7 +399,7 @@ def test_malformed_vote_names_the_field(admin: ApiClient) -> None:
 # ---- the voter registry ------------------------------------------------------------------------------
 
 
-def test_admin_registers_a_voter_who_can_then_vote(admin: ApiClient, member: ApiClient) -> None:
+def test_admin_registers_a_voter_who_can_then_vote(admin: Api, member: Api) -> None:
     newcomer = Account.create()
     entry = {"address": newcomer.address, "role": "member", "power": 1}
     refused = member.raw("POST", f"{API}/voters", json=entry)
@@ -422,7 +421,7 @@ def test_admin_registers_a_voter_who_can_then_vote(admin: ApiClient, member: Api
     admin.post(f"{API}/voters", {**entry, "power": 0})
 
 
-def test_bad_voter_registration_names_the_field(admin: ApiClient) -> None:
+def test_bad_voter_registration_names_the_field(admin: Api) -> None:
     response = admin.raw("POST", f"{API}/voters", json={"address": "nope", "role": "member", "power": 1})
     assert response.status_code == 422 and "address" in error_of(response)
 
@@ -430,7 +429,7 @@ def test_bad_voter_registration_names_the_field(admin: ApiClient) -> None:
 # ---- access control --------------------------------------------------------------------------------
 
 
-def test_anonymous_mutating_requests_are_401(admin: ApiClient, anonymous: ApiClient) -> None:
+def test_anonymous_mutating_requests_are_401(admin: Api, anonymous: Api) -> None:
     proposal_id = open_for_voting(admin)
     mutations: list[tuple[str, dict[str, Any] | None]] = [
         ("/proposals", proposal_body()),
@@ -451,12 +450,12 @@ def test_anonymous_mutating_requests_are_401(admin: ApiClient, anonymous: ApiCli
 
 
 def test_a_forged_token_is_401(base: str) -> None:
-    with ApiClient(base, token="not-a-real-token") as forged:
+    with Api(base, token="not-a-real-token") as forged:
         assert forged.raw("POST", f"{API}/proposals", json=proposal_body()).status_code == 401
 
 
 def test_only_ceo_or_admin_decide_and_only_officers_run_votes(
-    admin: ApiClient, ceo: ApiClient, member: ApiClient
+    admin: Api, ceo: Api, member: Api
 ) -> None:
     proposal_id = create(member)["id"]  # any signed-in member may propose
     submit(member, proposal_id)
@@ -478,7 +477,7 @@ def test_only_ceo_or_admin_decide_and_only_officers_run_votes(
 # ---- reads -----------------------------------------------------------------------------------------
 
 
-def test_unknown_proposal_is_a_404_json(anonymous: ApiClient, admin: ApiClient) -> None:
+def test_unknown_proposal_is_a_404_json(anonymous: Api, admin: Api) -> None:
     for path in ("/proposals/PROP-NOPE", "/proposals/PROP-NOPE/results", "/proposals/PROP-NOPE/votes"):
         response = anonymous.raw("GET", API + path)
         assert response.status_code == 404
@@ -487,14 +486,14 @@ def test_unknown_proposal_is_a_404_json(anonymous: ApiClient, admin: ApiClient) 
     assert response.status_code == 404 and error_of(response) == "Proposal PROP-NOPE not found"
 
 
-def test_pending_approval_route_is_reachable(anonymous: ApiClient) -> None:
+def test_pending_approval_route_is_reachable(anonymous: Api) -> None:
     body = anonymous.get(f"{API}/proposals/pending-approval")
     assert body["success"] is True and isinstance(body["data"], list)
     assert set(body["metadata"]) == {"total_count", "page", "limit"}
     assert all(p["status"] == "pending_human_approval" for p in body["data"])
 
 
-def test_create_rejects_an_unknown_type_naming_the_field(admin: ApiClient) -> None:
+def test_create_rejects_an_unknown_type_naming_the_field(admin: Api) -> None:
     response = admin.raw("POST", f"{API}/proposals", json=proposal_body(type="whimsical"))
     assert response.status_code == 422
     assert "type" in [f["field"] for f in response.json()["fields"]]
@@ -503,7 +502,7 @@ def test_create_rejects_an_unknown_type_naming_the_field(admin: ApiClient) -> No
     assert {"title", "description", "proposer"} <= {f["field"] for f in missing.json()["fields"]}
 
 
-def test_list_filters_and_paging(admin: ApiClient) -> None:
+def test_list_filters_and_paging(admin: Api) -> None:
     proposer = f"lister-{uuid.uuid4().hex[:8]}"
     ids = [create(admin, proposer=proposer, type="technical")["id"] for _ in range(3)]
     submit(admin, ids[2])
@@ -526,7 +525,7 @@ def test_list_filters_and_paging(admin: ApiClient) -> None:
     assert admin.raw("GET", f"{API}/proposals", params={"limit": 0}).status_code == 422
 
 
-def test_stats_are_computed_from_the_records(admin: ApiClient) -> None:
+def test_stats_are_computed_from_the_records(admin: Api) -> None:
     before = admin.get(f"{API}/stats")["data"]
     proposal_id = open_for_voting(admin, type="constitutional")
     cast(admin, proposal_id, "cto", "for")
@@ -543,7 +542,7 @@ def test_stats_are_computed_from_the_records(admin: ApiClient) -> None:
 
 
 @pytest.mark.slow
-def test_a_pending_approval_survives_kill_9(stack: Any, admin: ApiClient, ceo: ApiClient) -> None:
+def test_a_pending_approval_survives_kill_9(stack: Any, admin: Api, ceo: Api) -> None:
     proposal_id = open_for_voting(admin)
     cast(admin, proposal_id, "ceo", "for")
     cast(admin, proposal_id, "cfo", "for")
@@ -579,7 +578,7 @@ def test_the_gateway_forwards_governance_calls(stack: Any) -> None:
     proposal = client.post(f"{API}/proposals", proposal_body(), expect=(201,))["data"]
     assert proposal["createdBy"] == "gov-gateway-admin"
     assert client.get(f"{API}/proposals/pending-approval")["success"] is True
-    with ApiClient(stack.gateway) as anonymous:
+    with Api(stack.gateway) as anonymous:
         assert anonymous.raw("POST", f"{API}/proposals", json=proposal_body()).status_code == 401
 
 
@@ -605,7 +604,7 @@ def test_production_policy_needs_two_thirds(make_stack: Any) -> None:
 def test_fault_switches_bring_back_371os_behaviour(make_stack: Any) -> None:
     faulty = make_stack(faults=["dao-no-guards", "unsigned-votes", "open-route", "no-seed"])
     base = faulty.url("governance")
-    with ApiClient(base) as anonymous:
+    with Api(base) as anonymous:
         # open-route: an anonymous caller may create and move proposals.
         proposal_id = anonymous.post(f"{API}/proposals", proposal_body(), expect=(201,))["data"]["id"]
         # dao-no-guards: start-voting straight from draft.

@@ -1,4 +1,6 @@
-"""The reference stack's own deploy hooks: snapshots and restores, blue-green and canary slots behind the gateway."""
+"""The reference stack's own deploy hooks: snapshots and restores, blue-green and canary slots behind the gateway.
+`launchgate stack`'s commands over them, and the harness's read-only database driver, are tested in
+tests/test_stack_releases.py."""
 
 from __future__ import annotations
 
@@ -10,18 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
+from reference_testkit import Governance, RunningStack, proposal_body, start_stack
 
-from launchgate.cli import main
-from launchgate.drivers.database import DatabaseReader
-from launchgate.drivers.governance import GovernanceDriver, proposal_body
 from reference371os import procs
 from reference371os.backup import Snapshots, _sqlite_copy, _sqlite_merge
 from reference371os.gateway.upstreams import Routing, SlotTable, initial_tables
 from reference371os.kit.auth import INTERNAL_HEADER
 from reference371os.layout import SLOTS_FILE
 from reference371os.slots import Releases
-from tests.conftest import RunningStack, start_stack
 
 SLOT = "X-LG-Slot"
 
@@ -37,7 +35,7 @@ def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         running.stack.down()
 
 
-def proposal_exists(governance: GovernanceDriver, proposal_id: str) -> bool:
+def proposal_exists(governance: Governance, proposal_id: str) -> bool:
     return governance.api.raw("GET", f"/api/governance/proposals/{proposal_id}").status_code == 200
 
 
@@ -48,7 +46,7 @@ def served_by(running: RunningStack, count: int = 1) -> Counter[str]:
 
 # -- snapshots --------------------------------------------------------------------------------------------
 def test_restore_keeps_earlier_data_and_drops_later_data(own: RunningStack) -> None:
-    governance = GovernanceDriver(own.client("admin"))
+    governance = Governance(own.client("admin"))
     earlier = governance.create(proposal_body("Before the snapshot", "ceo"))
     pids = {s: procs.read_pid(own.stack.pids / f"{s}.pid") for s in ("platform", "governance", "conduit")}
     snapshots = Snapshots(own.stack)
@@ -66,16 +64,6 @@ def test_restore_keeps_earlier_data_and_drops_later_data(own: RunningStack) -> N
     assert not proposal_exists(governance, later["id"])
     with pytest.raises(procs.StackError, match="exists already"):
         snapshots.take("before-later")
-
-
-def test_snapshot_errors_name_what_is_wrong(own: RunningStack, capfd: pytest.CaptureFixture[str]) -> None:
-    snapshots = Snapshots(own.stack)
-    with pytest.raises(procs.StackError, match=r"no snapshot 'never-taken' in .* \(known: "):
-        snapshots.restore("never-taken")
-    with pytest.raises(procs.StackError, match="must be 1-64 letters"):
-        snapshots.take("../escape")
-    assert main(["stack", "restore", "--state-dir", str(own.stack.state_dir), "never-taken"]) == 2
-    assert "reference371os: no snapshot 'never-taken'" in capfd.readouterr().err  # `launchgate stack` runs it
 
 
 def _database(path: Path, rows: list[tuple[int, str]]) -> Path:
@@ -104,24 +92,6 @@ def test_a_restore_replaces_the_database_while_the_broken_one_merges(tmp_path: P
     live = _database(tmp_path / "live.db", [(1, "changed later"), (2, "added later")])
     _sqlite_merge(snap, live)  # the broken-restore fault: earlier rows come back, later rows stay
     assert _rows(live) == [(1, "at snapshot"), (2, "added later")]
-
-
-@pytest.mark.postgres
-@pytest.mark.slow
-def test_postgres_snapshot_and_restore(make_stack) -> None:  # type: ignore[no-untyped-def]
-    running: RunningStack = make_stack(database="postgres")
-    governance = GovernanceDriver(running.client("admin"))
-    earlier = governance.create(proposal_body("Before the dump", "ceo"))
-    snapshots = Snapshots(running.stack)
-    assert snapshots.take("pg-1").kind == "postgresql"
-    later = governance.create(proposal_body("After the dump", "cfo"))
-    snapshots.restore("pg-1")
-    assert proposal_exists(governance, earlier["id"]) and not proposal_exists(governance, later["id"])
-    # The read-only driver of the encryption-at-rest check reads the same database, and cannot write it.
-    with DatabaseReader(running.stack.database_url("platform")) as db:
-        assert any(r["email"] == "admin@371os.local" for r in db.rows("platform_users"))
-        with db.engine.connect() as conn, pytest.raises(Exception, match="read-only transaction"):
-            conn.execute(text("DELETE FROM platform_feedback"))
 
 
 # -- release slots ---------------------------------------------------------------------------------------
@@ -164,27 +134,6 @@ def test_the_admin_route_wants_the_internal_token_and_loopback_slots(own: Runnin
     assert httpx.post(url, json={"service": "governance", "primary": "x"}, headers=headers).status_code == 404
     # Through the proxied API it is never reachable, even smuggled with dot segments.
     assert httpx.get(f"{own.gateway}/api/email/%2e%2e/%2e%2e/internal/upstreams").status_code == 404
-
-
-def test_slot_commands_exit_2_with_one_line(own: RunningStack, capfd: pytest.CaptureFixture[str]) -> None:
-    state = ["--state-dir", str(own.stack.state_dir)]
-    assert main(["stack", "switch", *state, "green"]) == 2
-    assert "slot green is not deployed" in capfd.readouterr().err
-    assert main(["stack", "rollback", "--state-dir", "/nonexistent/stack"]) == 2
-    assert "no reference stack in /nonexistent/stack" in capfd.readouterr().err
-
-
-def test_restart_stop_and_start_hooks_act_on_one_process(own: RunningStack) -> None:
-    """The reference profile's restart and dependency hooks: a new conduit process, the sink (mail) down and back."""
-    state = ["--state-dir", str(own.stack.state_dir)]
-    before = procs.read_pid(own.stack.pids / "conduit.pid")
-    assert main(["stack", "restart", *state, "conduit"]) == 0
-    after = procs.read_pid(own.stack.pids / "conduit.pid")
-    assert after is not None and after != before and "conduit" in own.stack.running()
-    assert main(["stack", "stop", *state, "mail"]) == 0
-    assert httpx.get(f"{own.stack.url('conduit')}/health", timeout=5).status_code == 503  # says its mail is down
-    assert main(["stack", "start", *state, "mail"]) == 0
-    assert httpx.get(f"{own.stack.url('sink')}/health", timeout=5).status_code == 200
 
 
 # -- the gateway's slot table, without processes ----------------------------------------------------------
