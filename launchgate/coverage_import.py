@@ -27,6 +27,8 @@ def coverage_evidence(reading: CoverageReading, run: str, target: str) -> Eviden
         gate="preconditions",
         value=round(reading.ratio, 4),
         unit="ratio",
+        started=reading.modified,  # measured when the report was written: its age is what max_age judges
+        finished=reading.modified,
         target=target,
         details={"file": str(reading.path), "format": reading.format, "covered_lines": reading.covered,
                  "total_lines": reading.total, "file_modified": reading.modified},

@@ -1,6 +1,8 @@
 """Evidence records: one JSON line each, append-only, under reports/<run>/evidence/*.jsonl.
 
-Every check writes them; the scorer only reads them. The schema is ARCHITECTURE.md's.
+Every check writes them; the scorer only reads them. The schema is ARCHITECTURE.md's, plus `build`: the identity
+of the target's build the record measured. A run directory's build.json names the build its run found on the
+target, and every record written into that run carries it; a record copied from another run keeps its own.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Evidence:
     started: str = field(default_factory=now_iso)
     finished: str = field(default_factory=now_iso)
     target: str = "reference"
+    build: str | None = None  # the target's build the record measured; None: unknown
     attachments: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -53,14 +56,64 @@ class Evidence:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-class EvidenceWriter:
-    """Appends records to one JSONL file; safe across threads, and across processes by O_APPEND lines."""
+# Why a measurement has no value, in `details.no_data = {"kind": ..., "detail": ...}`: the three cases a reader
+# must tell apart (Argo Rollouts and Flagger report all three as "no data").
+NoDataKind = Literal["query-failed", "no-events", "no-traffic"]
 
-    def __init__(self, run_dir: Path, stream: str) -> None:
+
+def no_data(kind: NoDataKind, detail: str) -> dict[str, str]:
+    return {"kind": kind, "detail": detail}
+
+
+BUILD_FILE = "build.json"
+
+
+@dataclass(frozen=True)
+class RunBuild:
+    """The build of the target a run measured, as the profile's [build] says to read it; `id` None when the profile
+    names no source (`source` empty) or reading it failed (`error`)."""
+
+    id: str | None
+    source: str = ""
+    error: str = ""
+
+    def describe(self) -> str:
+        if self.id:
+            return f"build {self.id} (from {self.source})"
+        if self.error:
+            return f"build unknown: {self.error}"
+        return "build unknown: the target's profile names no [build] source"
+
+
+def write_run_build(run_dir: Path, build: RunBuild) -> None:
+    """Records which build the run measures; every process writing into the run reads the same answer."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    temporary = run_dir / f".{BUILD_FILE}.{os.getpid()}"
+    temporary.write_text(json.dumps(asdict(build)), encoding="utf-8")
+    temporary.replace(run_dir / BUILD_FILE)
+
+
+def read_run_build(run_dir: Path) -> RunBuild | None:
+    """The run's build.json; None for a run that recorded none (older runs, or a run directory made by hand)."""
+    try:
+        data = json.loads((run_dir / BUILD_FILE).read_text(encoding="utf-8"))
+        return RunBuild(data.get("id") or None, str(data.get("source") or ""), str(data.get("error") or ""))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+class EvidenceWriter:
+    """Appends records to one JSONL file; safe across threads, and across processes by O_APPEND lines. A record
+    without a build gets the run's (build.json, once it exists), unless `stamp` is off: records copied from another
+    run keep what they measured, an unknown build included."""
+
+    def __init__(self, run_dir: Path, stream: str, *, stamp: bool = True) -> None:
         self.run_dir = run_dir
+        self.stamp = stamp
         self.path = run_dir / "evidence" / f"{stream}.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._build: RunBuild | None = None
 
     @property
     def run_id(self) -> str:
@@ -75,6 +128,11 @@ class EvidenceWriter:
         return True
 
     def write(self, record: Evidence) -> None:
+        if record.build is None and self.stamp:
+            if self._build is None:
+                self._build = read_run_build(self.run_dir)
+            if self._build is not None:
+                record.build = self._build.id
         line = (record.to_json() + "\n").encode()
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

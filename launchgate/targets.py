@@ -80,6 +80,24 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class BuildSource:
+    """Where the target says which build it runs ([build]): a field of a service's /health or /config JSON (`field`
+    a dotted path), a header of its /health answer, or a command's first line of output."""
+
+    kind: str  # one of BUILD_KINDS
+    service: str = ""
+    name: str = ""  # the field or header
+    command: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "command":
+            return f"the command `{self.command}`"
+        where = {"health": "field {} of {}'s /health", "config": "field {} of {}'s /config",
+                 "header": "header {} of {}'s /health"}[self.kind]
+        return where.format(self.name, self.service)
+
+
+@dataclass(frozen=True)
 class LoadRoute:
     """One route of the [load] table: `"METHOD AREA /path/{placeholder}"`, AREA an [api] area or a service."""
 
@@ -147,6 +165,7 @@ class Target:
     seed: dict[str, list[str]] = field(default_factory=dict)
     credentials: dict[str, Credential] = field(default_factory=dict)  # [auth.roles], for auth mode "env"
     known_secret_envs: list[str] = field(default_factory=list)  # [secrets] known_env: values no answer may hold
+    build: BuildSource | None = None  # [build]: where the target names the build it runs
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -269,7 +288,7 @@ def field_line(text: str, field: str | None) -> int | None:
 
 # The top-level keys a profile may have: a misspelt one (`managd = true`) would be ignored without a word.
 TOP_LEVEL_KEYS = ("name", "description", "environment", "production", "managed", "capabilities", "services", "api",
-                  "auth", "chain", "monitoring", "load", "database", "hooks", "files", "seed", "secrets")
+                  "auth", "chain", "monitoring", "load", "database", "hooks", "files", "seed", "secrets", "build")
 
 
 # Keys of the sections read field by field: a misspelt one is refused, as in every other section.
@@ -277,6 +296,7 @@ SERVICE_KEYS = ("url", "health_path")
 CHAIN_KEYS = ("rpc", "chain_id", "confirmations", "explorer_tx_url", "private_key_env", "allow_mainnet_writes",
               "contracts")
 MONITORING_KEYS = ("prometheus", "selector", "service_label", "slis", "scrape_interval")
+BUILD_KINDS = ("health", "config", "header", "command")  # [build]: exactly one, where the build identity is read
 
 
 def parse_target(data: dict[str, Any], path: Path) -> Target:
@@ -341,7 +361,30 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
         seed=_seed(reader.table("seed", required=False), path),
         credentials=credentials,
         known_secret_envs=_known_secret_envs(reader.table("secrets", required=False), path),
+        build=_build_source(reader.table("build"), path, services) if "build" in data else None,
     )
+
+
+def _build_source(table: dict[str, Any], path: Path, services: dict[str, Service]) -> BuildSource:
+    """[build]: one of `health = "SERVICE:FIELD"`, `config = "SERVICE:FIELD"`, `header = "SERVICE:HEADER"` or
+    `command = "..."`."""
+    fields = _Fields(table, path, "build", BUILD_KINDS)
+    given = [k for k in BUILD_KINDS if k in table]
+    if len(given) != 1:
+        raise _bad(path, "build", f"section [build] must give exactly one of {', '.join(BUILD_KINDS)}, "
+                                  f"found {', '.join(given) or 'none'}")
+    kind = given[0]
+    value = fields.text(kind)
+    if kind == "command":
+        if not value.strip():
+            raise _bad(path, "build.command", "field build.command is empty")
+        return BuildSource("command", command=value)
+    service, _, name = value.partition(":")
+    if not name or service not in services:
+        shape = f"SERVICE:{'HEADER' if kind == 'header' else 'FIELD'}"
+        raise _bad(path, f"build.{kind}", f"field build.{kind} must be \"{shape}\" with a service of [services] "
+                                          f"({', '.join(services)}), found {value!r}")
+    return BuildSource(kind, service, name)
 
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -20,7 +20,7 @@ from pytest_bdd import given, then, when
 
 from launchgate.bdd.evidence_plugin import inconclusive, note
 from launchgate.bdd.session import TargetSession
-from launchgate.evidence import Evidence
+from launchgate.evidence import Evidence, read_run_build
 from launchgate.gates.evidence_import import EvidenceImportError, Imported, import_run
 from launchgate.gates.formatting import fmt_duration
 from launchgate.runner import PROJECT_ROOT
@@ -66,6 +66,10 @@ def soak_run(target: TargetSession, pytestconfig: pytest.Config, request: pytest
     assert summary is not None, f"{source} has no soak.summary record: the soak did not finish its analysis"
     if summary.target != target.name:
         inconclusive(f"the soak in {source} ran against {summary.target}, not {target.name}")
+    gated = read_run_build(target.run_dir)
+    if gated is not None and gated.id is not None and summary.build != gated.id:
+        inconclusive(f"the soak in {source} measured build {summary.build or '(unknown)'}, not build {gated.id} "
+                     "that this run gates: a soak counts only for the build it measured")
     note(request, f"soak {source.name}: {summary.details.get('windows')} windows over "
                   f"{fmt_duration(summary.details.get('observed_s'))} observed")
     if imported.bad:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from launchgate.evidence import Evidence, EvidenceWriter, read_evidence
+from launchgate.evidence import Evidence, EvidenceWriter, RunBuild, read_evidence, read_run_build, write_run_build
 from launchgate.gates.loader import load_gates
 from launchgate.gates.scoring import score
 from launchgate.runner import PROJECT_ROOT
@@ -25,7 +25,8 @@ PROFILE = "long-run"
 TOKEN_ENV = "LG_TEST_ADMIN_TOKEN"
 
 
-def profile(tmp_path: Path, stack: RunningStack) -> Path:
+def profile(tmp_path: Path, stack: RunningStack, build: str = "") -> Path:
+    """The profile of the running stack; `build`: its [build] section's line, when it should name one."""
     path = tmp_path / f"{PROFILE}.toml"
     path.write_text(f"""name = "{PROFILE}"
 environment = "mock"
@@ -39,7 +40,7 @@ feedback = "{stack.gateway}"
 [auth]
 mode = "env"
 roles.admin = {{ token_env = "{TOKEN_ENV}" }}
-""")
+""" + (f"[build]\n{build}\n" if build else ""))
     return path
 
 
@@ -57,7 +58,7 @@ def run_features(stack: RunningStack, profile_path: Path, run_dir: Path, *args: 
 
 def verdicts(run_dir: Path, gates: list[str]) -> dict[str, str]:
     records, _ = read_evidence(run_dir)
-    result = score(load_gates(PROJECT_ROOT / "gates.yaml"), records, gates=gates)
+    result = score(load_gates(PROJECT_ROOT / "gates.yaml"), records, gates=gates, build=read_run_build(run_dir))
     return {c.id: c.verdict for gate in result.gates for c in gate.criteria}
 
 
@@ -65,8 +66,11 @@ def _iso(t: datetime) -> str:
     return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def fake_soak(run_dir: Path, hours: int, failed_window: int | None = None, down_probes: int = 0) -> Path:
-    """A soak's evidence as `launchgate soak` writes it: hourly windows, their uptime, and the summary."""
+def fake_soak(run_dir: Path, hours: int, failed_window: int | None = None, down_probes: int = 0,
+              build: str | None = None) -> Path:
+    """A soak's evidence as `launchgate soak` writes it: hourly windows, their uptime, and the summary, of `build`."""
+    if build:
+        write_run_build(run_dir, RunBuild(build, "field build of gateway's /health"))
     writer = EvidenceWriter(run_dir, "soak")
     start = datetime.now(UTC) - timedelta(hours=hours)
     probes = 3600
@@ -114,6 +118,28 @@ def test_stability_and_uptime_read_the_named_soak(stack: RunningStack, tmp_path:
     assert outcomes == expected, found["alpha.stability"].details.get("error") or found["beta.uptime"].details
     imported = [r for r in read_evidence(run_dir)[0] if r.name == "soak.summary"]
     assert len(imported) == 1 and imported[0].details["imported_from"] == str(soak)  # once, for both scenarios
+
+
+def test_a_soak_of_another_build_decides_nothing_for_this_one(stack: RunningStack, tmp_path: Path) -> None:
+    """The profile names where the target says its build (the reference's /health): a 72-hour soak of that build
+    counts, the same soak of another build leaves both criteria inconclusive, naming the two builds."""
+    built = profile(tmp_path, stack, 'health = "gateway:build"')
+    current = stack.client().get("/health")["build"]
+    for soak_build in (current, "0.9.0+older"):
+        soak = fake_soak(tmp_path / f"soak-{soak_build}", 72, build=soak_build)
+        run_dir = tmp_path / f"run-{soak_build}"
+        found = run_features(stack, built, run_dir, "features/test_load.py", "-k", "stable or up",
+                             f"--soak-run={soak}")
+        assert read_run_build(run_dir) == RunBuild(current, "field build of gateway's /health")
+        got = verdicts(run_dir, ["alpha", "beta"])
+        if soak_build == current:
+            assert (found["alpha.stability"].outcome, got["alpha.stability"], got["beta.uptime"]) == \
+                   ("passed", "pass", "pass")
+            continue
+        assert found["alpha.stability"].outcome == "skipped"
+        assert (f"measured build 0.9.0+older, not build {current} that this run gates"
+                in found["alpha.stability"].details["reason"])
+        assert (got["alpha.stability"], got["beta.uptime"]) == ("inconclusive", "inconclusive")
 
 
 def test_without_a_soak_stability_and_uptime_are_inconclusive(stack: RunningStack, tmp_path: Path) -> None:

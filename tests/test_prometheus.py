@@ -256,9 +256,11 @@ def test_a_short_window_and_an_unreachable_prometheus(monitored: RunningStack, t
     assert {r.outcome for r in records} <= {"passed", "skipped"}, [(r.name, r.outcome, r.details) for r in records]
     assert [r.name for r in records] == ["uptime.prometheus", "error_ratio.prometheus", "latency_p95.prometheus"]
     gone = shift_ports(target, 1000)  # nothing listens there
-    (record,) = record_window(gone, tmp_path / "run2", Window.last(60))
-    assert record.name == "slis.prometheus" and record.outcome == "error"
-    assert "cannot reach http://127.0.0.1:" in record.details["error"]
+    failed = record_window(gone, tmp_path / "run2", Window.last(60))
+    assert [r.name for r in failed] == ["uptime.prometheus", "error_ratio.prometheus", "latency_p95.prometheus"]
+    for record in failed:  # each SLI's query failed, with why: not "no data"
+        assert record.outcome == "error" and "cannot reach http://127.0.0.1:" in record.details["error"]
+        assert record.details["no_data"] == {"kind": "query-failed", "detail": record.details["error"]}
     assert record_window(load_target("371os"), tmp_path / "run3", Window.last(60)) == []
 
 

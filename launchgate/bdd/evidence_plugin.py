@@ -18,6 +18,7 @@ from launchgate.bdd.answers_evidence import record_answers
 from launchgate.bdd.outcomes import INCONCLUSIVE, inconclusive
 from launchgate.bdd.session import TargetSession, check_reachable, managed_stack
 from launchgate.drivers.answers import journal
+from launchgate.drivers.build import bind_run
 from launchgate.drivers.errors import ApiError, DriverError, UnreachableError
 from launchgate.evidence import Evidence, EvidenceWriter, now_iso
 from launchgate.monitoring.slis import Window, record_window
@@ -141,6 +142,7 @@ def target_session(pytestconfig: pytest.Config, request: pytest.FixtureRequest) 
             stack, owned = managed_stack(run_dir, port_base, state)
             target = shift_ports(target, port_base)
         check_reachable(target)
+        bind_run(run_dir, target)  # which build this run measures: every record it writes carries it
     except BaseException as exc:  # an interrupt too: this fixture has no finalizer yet to stop the stack
         if owned and stack is not None:
             stack.down()

@@ -28,7 +28,7 @@ def import_run(source: Path, run_dir: Path, stream: str) -> Imported:
     if not (source / "evidence").is_dir():
         raise EvidenceImportError(f"{source} holds no evidence/ directory: it is not a finished launchgate run")
     records, bad = read_evidence(source)
-    writer = EvidenceWriter(run_dir, stream)
+    writer = EvidenceWriter(run_dir, stream, stamp=False)  # each record keeps the build it measured
     if not writer.claim():
         return Imported(source, records, bad)
     for record in records:

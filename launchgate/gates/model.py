@@ -190,6 +190,7 @@ class Criterion(BaseModel):
     min_samples: int = Field(1, ge=0)
     min_duration: Seconds | None = None
     max_gap: Seconds = Field(600.0, description="a longer pause breaks a continuous observation")
+    max_age: Seconds | None = Field(None, description="evidence older than this is stale and does not count")
     note: str | None = Field(None, description="why this threshold")
     windows: StabilityWindows | None = Field(None, description="soak window bounds (alpha.stability)")
     canary: CanaryPlan | None = Field(None, description="how a canary release is tried (rollback.canary)")

@@ -1,7 +1,9 @@
 """Scoring: evidence in, verdicts out (Keptn quality gates, with Kayenta's no-data rule).
 
 Per criterion: pass, warning, fail, inconclusive (too little evidence: never a pass) or waived (an active,
-time-limited waiver; shown as waived, never as pass). Per gate: fail when a key criterion fails,
+time-limited waiver; shown as waived, never as pass). Evidence counts only for the build it measured (the run's
+build.json names the build being gated) and only while it is younger than the criterion's max_age: the rest is set
+aside, and a criterion left with nothing says why. Per gate: fail when a key criterion fails,
 inconclusive when a key criterion is inconclusive, otherwise Σ weight·{pass 1, warning ½, fail 0} / Σ weight
 over the scored criteria, against the gate's pass and warning percentages.
 """
@@ -10,15 +12,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from launchgate.evidence import Evidence, now_iso
+from launchgate.evidence import Evidence, RunBuild, now_iso
 from launchgate.gates.aggregate import (
     FAILED,
     Aggregated,
     aggregate,
     finished_ts,
+    matches,
     observed_seconds,
     record_id,
     samples_of,
@@ -63,15 +67,18 @@ def score(
     now: datetime | None = None,
     run: str = "",
     gates_file: str = "gates.yaml",
+    build: RunBuild | None = None,
 ) -> ScoreResult:
+    """`build`: the build being gated; when it is known, a record of another build (or of none) does not count."""
     requested = list(gates) if gates else list(config.gates)
     unknown = [g for g in requested if g not in config.gates]
     if unknown:
         raise UnknownGateError(f"unknown gate(s) {', '.join(unknown)}; gates.yaml has {', '.join(config.gates)}")
     moment = now or datetime.now(UTC)
     ids = {id(r): record_id(r) for r in records}
+    gated = build.id if build is not None else None
     verdicts = [
-        score_gate(gid, config.gates[gid], [score_criterion(c, gid, records, config, moment, ids)
+        score_gate(gid, config.gates[gid], [score_criterion(c, gid, records, config, moment, ids, gated)
                                              for c in config.gates[gid].criteria])
         for gid in requested
     ]
@@ -86,6 +93,7 @@ def score(
         exit_code=exit_code([g.verdict for g in verdicts]),
         evidence_counts=dict(sorted(Counter(r.kind for r in records).items())),
         waivers=[_waiver_dict(w, moment) for w in config.waivers],
+        build={"id": gated, "described": build.describe() if build is not None else "build not recorded by the run"},
     )
 
 
@@ -97,7 +105,9 @@ def score_criterion(
     config: GatesConfig,
     now: datetime,
     ids: dict[int, str] | None = None,
+    build: str | None = None,
 ) -> CriterionVerdict:
+    records, set_aside = _admissible(crit, records, build, now)
     agg = _combine(crit, records)
     if crit.observe is not None:
         observed = select(crit.observe, records)
@@ -116,6 +126,8 @@ def score_criterion(
         measured, reason = "fail", f"{said} {reason}"
     elif measured == "inconclusive":
         reason += _scenario_says(crit.id, records)
+    if set_aside:
+        reason += _set_aside_says(crit, set_aside, build, no_data=agg.value is None)
     verdict: Verdict = measured
     waiver, reason = _apply_waivers(crit, config.waivers_for(crit.id), now, measured, reason)
     if waiver is not None and waiver["active"]:
@@ -145,7 +157,47 @@ def score_criterion(
         extra=_extra(crit, agg, records),
     )
     result.evidence, result.evidence_total = _refs(agg, ids or {})
+    for rec, why in set_aside[-MAX_OTHER_REFS:]:  # shown, with why they did not count
+        result.evidence.append(replace(to_ref(rec, (ids or {}).get(id(rec)) or record_id(rec), full=False),
+                                       set_aside=why))
     return result
+
+
+def _admissible(crit: Criterion, records: list[Evidence], build: str | None,
+                now: datetime) -> tuple[list[Evidence], list[tuple[Evidence, str]]]:
+    """The records this criterion may count, and those of its own it sets aside with why: another build's (or an
+    unknown one's, when the gated build is known), or older than its max_age."""
+    oldest = now.timestamp() - crit.max_age if crit.max_age else None
+    if build is None and oldest is None:
+        return records, []
+    kept: list[Evidence] = []
+    set_aside: list[tuple[Evidence, str]] = []
+    selectors = [*crit.source, *([crit.observe] if crit.observe is not None else [])]
+    for rec in records:
+        why = ("build" if build is not None and rec.build != build
+               else "stale" if oldest is not None and finished_ts(rec) < oldest else "")
+        if not why:
+            kept.append(rec)
+        elif any(matches(sel, rec) for sel in selectors):
+            set_aside.append((rec, why))
+    return kept, set_aside
+
+
+def _set_aside_says(crit: Criterion, set_aside: list[tuple[Evidence, str]], build: str | None, no_data: bool) -> str:
+    """What the criterion did not count, in words: evidence binds to its build and ages out."""
+    said = []
+    foreign = Counter(rec.build or "unknown" for rec, why in set_aside if why == "build")
+    if foreign:
+        builds = ", ".join(f"{b} ({n})" for b, n in foreign.most_common(3))
+        said.append(f"{plural(sum(foreign.values()), 'record')} of it measured another build than {build}, the "
+                    f"build gated here ({builds}): evidence counts only for the build it measured")
+    stale = [rec for rec, why in set_aside if why == "stale"]
+    if stale:
+        newest = max(stale, key=finished_ts).finished
+        said.append(f"{plural(len(stale), 'record')} of it are older than its max_age of "
+                    f"{fmt_duration(crit.max_age)} (the newest finished {newest}): stale evidence does not count")
+    lead = " Set aside" if no_data else " Not counted"
+    return f"{lead}: {'; '.join(said)}."
 
 
 def _failed_feeder(crit: Criterion, records: list[Evidence]) -> Evidence | None:
@@ -229,8 +281,15 @@ def _so_far(measured: Verdict) -> str:
     return " (so far it would fail)" if measured == "fail" else ""
 
 
+NO_DATA_SAYS = {"query-failed": "the query failed", "no-events": "the query returned no events",
+                "no-traffic": "the harness sent no load or probes"}
+
+
 def _no_data(crit: Criterion, agg: Aggregated) -> str:
     src = crit.source[0]
+    typed = _typed_no_data(agg.records)
+    if typed:
+        return typed
     if agg.records and agg.skipped and len(agg.skipped) == len(agg.records):
         first = str(agg.skipped[0].details.get("reason") or "no reason given")
         return f"all {plural(len(agg.skipped), 'scenario')} could not run (e.g. “{first[:200]}”)"
@@ -241,7 +300,21 @@ def _no_data(crit: Criterion, agg: Aggregated) -> str:
     filters += [f"tagged @{t}" for t in src.tags]
     filters += [f"{k} = {'/'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in src.where.items()]
     more = ", ".join(f for f in filters if f)
-    return f"no {what}{' (' + more + ')' if more else ''} in this run"
+    said = f"no {what}{' (' + more + ')' if more else ''} in this run"
+    # A measurement nobody took: not a query that failed, nor one that found nothing.
+    return f"{NO_DATA_SAYS['no-traffic']}: {said}" if src.kind == "measurement" else said
+
+
+def _typed_no_data(records: list[Evidence]) -> str:
+    """The records' own account of why they hold no value (details.no_data), the most telling kind first."""
+    typed = [d for d in (r.details.get("no_data") for r in records if r.value is None) if isinstance(d, dict)]
+    for kind, says in NO_DATA_SAYS.items():
+        found = [d for d in typed if d.get("kind") == kind]
+        if found:
+            detail = " ".join(str(found[0].get("detail") or "").split())[:300]
+            times = f" ({len(found)} times)" if len(found) > 1 else ""
+            return f"{says}{times}: {detail}" if detail else f"{says}{times}"
+    return ""
 
 
 def _apply_waivers(
@@ -312,6 +385,7 @@ def to_ref(rec: Evidence, rid: str, full: bool) -> EvidenceRef:
         tx_hash=_str_or_none(d.get("tx_hash") or d.get("tx")),
         explorer_url=_str_or_none(d.get("explorer_url")),
         facts=facts,
+        build=rec.build,
     )
 
 

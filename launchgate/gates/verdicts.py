@@ -41,6 +41,8 @@ class EvidenceRef:
     tx_hash: str | None = None
     explorer_url: str | None = None
     facts: dict[str, str] = field(default_factory=dict)
+    build: str | None = None  # the build the record measured
+    set_aside: str | None = None  # why the criterion did not count it: "build" (another build's) or "stale"
 
 
 @dataclass
@@ -98,6 +100,7 @@ class ScoreResult:
     waivers: list[dict[str, Any]] = field(default_factory=list)
     comparison: dict[str, Any] | None = None
     trend: list[dict[str, Any]] = field(default_factory=list)  # gate scores of recent runs, oldest first
+    build: dict[str, Any] = field(default_factory=dict)  # the build gated: id (None: unknown) and in words
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": VERDICT_SCHEMA, **asdict(self)}

@@ -30,7 +30,7 @@ from typing import Any
 
 from launchgate.drivers.errors import DriverError
 from launchgate.drivers.prometheus import PrometheusClient, PrometheusQueryError, Series
-from launchgate.evidence import Evidence, EvidenceWriter
+from launchgate.evidence import Evidence, EvidenceWriter, no_data
 from launchgate.targets import Monitoring, Target, load_target
 
 SOURCE = "prometheus"
@@ -190,6 +190,9 @@ def to_evidence(reading: Reading, window: Window, *, run: str, target: str, moni
         details["probes"] = reading.samples
     else:
         details["samples"] = reading.samples
+    if reading.value is None:
+        details["no_data"] = no_data("no-events", f"{reading.query} found no samples between {_iso(window.start)} "
+                                                  f"and {_iso(window.end)}")
     if harness is not None and reading.value is not None:
         gap = abs(reading.value - harness)
         details["harness"] = {"value": harness, "difference": round(gap, 9),
@@ -205,16 +208,16 @@ def to_evidence(reading: Reading, window: Window, *, run: str, target: str, moni
     )
 
 
-def _error_record(exc: PrometheusQueryError, window: Window, *, run: str, target: str,
-                  monitoring: Monitoring) -> Evidence:
-    sli = getattr(exc, "sli", "sli")
+def failed_query_record(sli: str, query: str, error: str, window: Window, *, run: str, target: str,
+                  monitoring: Monitoring, status: int | None = None) -> Evidence:
+    """An SLI whose query failed: evidence that it was tried, with the error, never mistaken for "no data"."""
     name = sli if monitoring.slis == "instead" else f"{sli}.{SOURCE}"
     return Evidence(
         run=run, kind="measurement", name=name, outcome="error",
         criterion="beta.uptime" if sli == "uptime" else None,
         started=_iso(window.start), finished=_iso(window.end), target=target,
-        details={"source": SOURCE, "query": exc.query, "prometheus": monitoring.prometheus, "error": exc.message,
-                 "status": exc.status, "informs": CRITERIA.get(sli)},
+        details={"source": SOURCE, "query": query, "prometheus": monitoring.prometheus, "error": error,
+                 "status": status, "informs": CRITERIA.get(sli), "no_data": no_data("query-failed", error)},
     )
 
 
@@ -230,7 +233,8 @@ def write_slis(writer: EvidenceWriter, monitoring: Monitoring, window: Window, *
     records = [
         to_evidence(r, window, run=writer.run_id, target=target, monitoring=monitoring,
                     harness=(harness or {}).get(r.sli)) if isinstance(r, Reading)
-        else _error_record(r, window, run=writer.run_id, target=target, monitoring=monitoring)
+        else failed_query_record(getattr(r, "sli", "sli"), r.query, r.message, window, run=writer.run_id, target=target,
+                           monitoring=monitoring, status=r.status)
         for r in readings
     ]
     for record in records:
@@ -240,8 +244,8 @@ def write_slis(writer: EvidenceWriter, monitoring: Monitoring, window: Window, *
 
 def record_window(target: Target, run_dir: Path, window: Window, *, scrape_interval: float | None = None,
                   stream: str = "prometheus") -> list[Evidence]:
-    """The SLIs of a target that names a Prometheus, for a run's window. A Prometheus that cannot answer
-    becomes one `slis.prometheus` record with outcome error and the reason: evidence of trying, not a crash."""
+    """The SLIs of a target that names a Prometheus, for a run's window. A Prometheus that cannot answer makes each
+    SLI's record an error with the reason ("query failed", never "no data"): evidence of trying, not a crash."""
     monitoring = target.monitoring
     if monitoring is None:
         return []
@@ -249,12 +253,12 @@ def record_window(target: Target, run_dir: Path, window: Window, *, scrape_inter
     try:
         return write_slis(writer, monitoring, window, target=target.name,
                           scrape_interval=scrape_interval or monitoring.scrape_interval)
-    except DriverError as exc:
-        record = Evidence(run=writer.run_id, kind="measurement", name=f"slis.{SOURCE}", outcome="error",
-                          started=_iso(window.start), finished=_iso(window.end), target=target.name,
-                          details={"source": SOURCE, "prometheus": monitoring.prometheus, "error": str(exc)})
-        writer.write(record)
-        return [record]
+    except DriverError as exc:  # Prometheus unreachable: every SLI's query failed, each with the reason
+        records = [failed_query_record(sli, "", str(exc), window, run=writer.run_id, target=target.name,
+                                 monitoring=monitoring) for sli in CRITERIA]
+        for record in records:
+            writer.write(record)
+        return records
 
 
 def main(argv: list[str] | None = None) -> int:

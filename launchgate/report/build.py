@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from launchgate.evidence import BadLine, read_evidence
+from launchgate.evidence import BadLine, read_evidence, read_run_build
 from launchgate.gates.history import compare, previous_entry, read_history, record_run, summary_line, trend
 from launchgate.gates.loader import GatesConfigError, check_gate_names, load_gates
 from launchgate.gates.scoring import score
@@ -66,7 +66,8 @@ def build_report(
     raw, bad = read_evidence(run_dir)
     redactor = Redactor.for_run(run_dir, raw, environ)
     records = [redactor.record(r) for r in raw]
-    result = score(config, records, gates=gates, now=now, run=run_dir.name, gates_file=str(gates_file))
+    result = score(config, records, gates=gates, now=now, run=run_dir.name, gates_file=str(gates_file),
+                   build=read_run_build(run_dir))
     result.bad_lines = [
         {"file": _rel(b.path, run_dir), "line": b.line, "error": redactor.text(b.error)[:500]} for b in bad
     ]
@@ -104,6 +105,7 @@ def report_command(run_dir: Path, gates_file: Path, gates: list[str] | None = No
     run_dir = Path(run_dir)
     result = build_report(run_dir, gates_file, run_dir.parent / "history.jsonl", gates=gates)
     print(f"run {result.run_id} (target {result.score.target or 'unknown'})")
+    print(f"  {'gating ' if result.score.build['id'] else ''}{result.score.build['described']}")
     for gate in result.gates:
         score_text = "no score" if gate.score is None else f"score {gate.score:.0f}%"
         reason = gate.reason if len(gate.reason) <= 110 else gate.reason[:109] + "…"

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from launchgate import paths, procs
+from launchgate.drivers.build import bind_run
 from launchgate.reference import DEFAULT_STATE_DIR, ReferenceStack
 from launchgate.soak.errors import SoakError
 from launchgate.soak.monitor import Watched
@@ -79,6 +80,8 @@ def open_target(name: str, *, port_base: int | None = None, stack_dir: Path | No
         if own and stack is not None:
             stack.down()
         raise
+    if run_dir is not None:
+        bind_run(run_dir, target)  # which build the load measures: every record of the run carries it
     watched = [Watched(s.name, s.url + s.health_path,
                        s.url + "/metrics" if (target.managed or target.can("metrics")) else None,
                        stack.pidfile(s.name) if stack is not None and s.name in stack.process_names() else None)

@@ -18,9 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reference371os.config import ServiceConfig
 from reference371os.faults import fault_number
+from reference371os.kit.build import BUILD_ID, VERSION
 from reference371os.kit.observability import LATENCY, REQUESTS, setup_logging
 
-VERSION = "1.0.0"
 DependencyCheck = Callable[[], None]  # raises when the dependency is down
 
 
@@ -146,6 +146,7 @@ async def health_body(config: ServiceConfig, deps: dict[str, DependencyCheck], s
         "status": "operational" if ok else "degraded",
         "timestamp": utcnow(),
         "version": VERSION,
+        "build": BUILD_ID,
         "dependencies": results,
     }
 
@@ -160,6 +161,7 @@ def config_body(config: ServiceConfig, service: str) -> dict[str, Any]:
         "database_kind": config.database_kind,
         "log_level": config.log_level,
         "version": VERSION,
+        "build": BUILD_ID,
     }
     if config.fault("prod-testnet"):
         body["key_mode"] = "live"
