@@ -30,6 +30,7 @@ from launchgate.soak.run import RUN_FILE as SOAK_RUN_FILE
 from launchgate.soak.store import DB_NAME as SOAK_DB
 from launchgate.targets import Target, TargetError, load_target
 from launchgate.uat import register as register_uat
+from launchgate.watch.cli import register as register_watch
 
 EXIT_USAGE = 2
 GATES_FILE = paths.GATES_FILE
@@ -205,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_doctor_parser(sub)
     register_soak(sub)
+    register_watch(sub)
     register_check_env(sub)
     register_coverage(sub)
     register_chain(sub)

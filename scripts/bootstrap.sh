@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: PostgreSQL, Redis, Prometheus (+promtool), Chromium for Playwright (and ffmpeg for its videos),
-# Node for anvil.
-APT_PACKAGES=(postgresql redis-server prometheus chromium ffmpeg nodejs npm)
+# Debian packages: PostgreSQL, Redis, Prometheus (+promtool) and Alertmanager (the watch's alerts), Chromium for
+# Playwright (and ffmpeg for its videos), Node for anvil and Cucumber's messages reader.
+APT_PACKAGES=(postgresql redis-server prometheus prometheus-alertmanager chromium ffmpeg nodejs npm)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -54,7 +54,7 @@ PYTHONDONTWRITEBYTECODE= .venv/bin/python -m pytest features tests e2e --collect
 # npm ci only when the lock changed since the last install.
 if ! cmp -s package-lock.json node_modules/.launchgate-lock 2>/dev/null \
    || [[ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ]]; then
-  echo "bootstrap: installing npm packages (anvil)"
+  echo "bootstrap: installing npm packages (anvil, Cucumber's messages reader)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   cp package-lock.json node_modules/.launchgate-lock
 fi

@@ -1,4 +1,5 @@
-"""`launchgate report RUN`: stored evidence -> verdicts -> verdict.json, junit.xml, index.html, history.
+"""`launchgate report RUN`: stored evidence -> verdicts -> verdict.json, junit.xml, index.html, history, and the run's
+scenarios as Cucumber Messages (cucumber-messages.ndjson).
 
 Evidence is read and redacted once; scoring decides; verdict.json is written; the HTML and JUnit outputs
 are rendered from verdict.json as written, so the report never computes a verdict of its own.
@@ -13,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from launchgate import paths
 from launchgate.evidence import BadLine, read_evidence, read_run_build
 from launchgate.gates.history import compare, previous_entry, read_history, record_run, summary_line, trend
 from launchgate.gates.loader import GatesConfigError, check_gate_names, load_gates
@@ -21,6 +23,7 @@ from launchgate.gates.verdicts import CriterionVerdict, GateVerdict, ScoreResult
 from launchgate.redact import Redactor
 from launchgate.report.html import EXIT_MEANING, render_html
 from launchgate.report.junit import write_junit
+from launchgate.report.messages import write_messages
 from launchgate.report.series import soak_series
 
 __all__ = ["GatesConfigError", "ReportError", "ReportResult", "build_report", "report_command"]
@@ -83,6 +86,7 @@ def build_report(
     verdict = json.loads(verdict_path.read_text(encoding="utf-8"))  # render what was written, nothing else
     junit_path = run_dir / "junit.xml"
     write_junit(verdict, junit_path)
+    write_messages(run_dir, paths.ROOT, records)  # beside cucumber.json, for Cucumber's own tooling
     index_path = run_dir / "index.html"
     soak = soak_series(run_dir, records, redactor.text)
     _write_text(index_path, render_html(verdict, run_dir, soak))

@@ -39,8 +39,9 @@ def holder(run_dir: Path) -> int | None:
 
 
 @contextlib.contextmanager
-def harness_lock(run_dir: Path) -> Iterator[None]:
-    """Held while this process drives the soak in `run_dir`; SoakError if another harness drives it."""
+def harness_lock(run_dir: Path, what: str = "soak") -> Iterator[None]:
+    """Held while this process drives the soak (or watch: `what`) in `run_dir`; SoakError if another harness
+    drives it, naming its PID."""
     path = lock_path(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)  # CLOEXEC: Locust must not inherit it
@@ -49,8 +50,8 @@ def harness_lock(run_dir: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             pid = holder(run_dir)
-            raise SoakError(f"the soak in {run_dir} is still running (its harness is pid {pid}): stop it with "
-                            f"`launchgate soak --stop {run_dir}`") from None
+            raise SoakError(f"the {what} in {run_dir} is still running (its harness is pid {pid}): stop it with "
+                            f"`launchgate {what} --stop {run_dir}`") from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         yield

@@ -49,12 +49,15 @@ def loopback_only() -> bool:
     return bool(os.environ.get(LOOPBACK_ENV) or os.environ.get("PYTEST_CURRENT_TEST"))
 
 
-def loadable_target(name: str, allow_production: bool = False) -> Target:
-    """The profile `name`, if load may be put on it: checked before a run directory or anything else exists."""
+def loadable_target(name: str, allow_production: bool = False, load: bool = True) -> Target:
+    """The profile `name`, if load may be put on it (`load`; a watch only observes): checked before a run directory or
+    anything else exists."""
     try:
         target = load_target(name)
     except TargetError as exc:
         raise SoakError(str(exc)) from exc
+    if not load:
+        return target
     if target.production and not allow_production:
         raise SoakError(f"target {target.name!r} is a production profile (production = true in {target.path}): "
                         "load is refused unless you pass --allow-production")
@@ -64,8 +67,9 @@ def loadable_target(name: str, allow_production: bool = False) -> Target:
 
 
 def open_target(name: str, *, port_base: int | None = None, stack_dir: Path | None = None,
-                allow_production: bool = False, run_dir: Path | None = None, start_stack: bool = True) -> TargetSession:
-    target = loadable_target(name, allow_production)
+                allow_production: bool = False, run_dir: Path | None = None, start_stack: bool = True,
+                load: bool = True) -> TargetSession:
+    target = loadable_target(name, allow_production, load)
     if target.managed and port_base is not None:
         target = shift_ports(target, port_base)
     check_hosts(target)
