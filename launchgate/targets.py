@@ -166,6 +166,7 @@ class Target:
     credentials: dict[str, Credential] = field(default_factory=dict)  # [auth.roles], for auth mode "env"
     known_secret_envs: list[str] = field(default_factory=list)  # [secrets] known_env: values no answer may hold
     build: BuildSource | None = None  # [build]: where the target names the build it runs
+    watch: dict[str, str] = field(default_factory=dict)  # [watch]: engagement = "AREA /path" (launchgate watch)
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -288,7 +289,8 @@ def field_line(text: str, field: str | None) -> int | None:
 
 # The top-level keys a profile may have: a misspelt one (`managd = true`) would be ignored without a word.
 TOP_LEVEL_KEYS = ("name", "description", "environment", "production", "managed", "capabilities", "services", "api",
-                  "auth", "chain", "monitoring", "load", "database", "hooks", "files", "seed", "secrets", "build")
+                  "auth", "chain", "monitoring", "load", "database", "hooks", "files", "seed", "secrets", "build",
+                  "watch")
 
 
 # Keys of the sections read field by field: a misspelt one is refused, as in every other section.
@@ -362,7 +364,19 @@ def parse_target(data: dict[str, Any], path: Path) -> Target:
         credentials=credentials,
         known_secret_envs=_known_secret_envs(reader.table("secrets", required=False), path),
         build=_build_source(reader.table("build"), path, services) if "build" in data else None,
+        watch=_watch(reader.table("watch", required=False), path, api, services),
     )
+
+
+def _watch(table: dict[str, Any], path: Path, api: dict[str, str], services: dict[str, Service]) -> dict[str, str]:
+    """[watch]: `engagement = "AREA /path"`, a GET whose JSON answer holds `onboarded` and `weekly_active` users."""
+    known = _known_keys(table, ("engagement",), "watch", path)
+    for key, value in known.items():
+        area, _, route = value.partition(" ")
+        if (area not in api and area not in services) or not route.startswith("/"):
+            raise _bad(path, f"watch.{key}", f"field watch.{key} must be \"AREA /path\" with AREA an [api] area or "
+                                             f"a service ({', '.join(sorted({*api, *services}))}), found {value!r}")
+    return known
 
 
 def _build_source(table: dict[str, Any], path: Path, services: dict[str, Service]) -> BuildSource:

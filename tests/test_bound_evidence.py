@@ -142,7 +142,7 @@ def test_a_run_that_finds_another_build_when_it_resumes_measured_neither(service
 
 
 # -- the scorer ------------------------------------------------------------------------------------------------
-GATES = parse_gates(textwrap.dedent("""\
+GATES_TEXT = textwrap.dedent("""\
     version: 1
     gates:
       alpha:
@@ -155,7 +155,8 @@ GATES = parse_gates(textwrap.dedent("""\
             pass: ">= 100%"
             max_age: 30d
             key: true
-"""))
+""")
+GATES = parse_gates(GATES_TEXT)
 
 
 def windows(build: str | None, outcome: str = "passed", age: timedelta = timedelta(days=1)) -> list[Evidence]:
@@ -216,19 +217,7 @@ def test_the_report_names_the_gated_build_and_the_build_of_each_piece(tmp_path: 
     for record in windows("1.0.0+aaa"):
         writer.write(record)
     gates = tmp_path / "gates.yaml"
-    gates.write_text(textwrap.dedent("""\
-        version: 1
-        gates:
-          alpha:
-            title: Alpha
-            pass: 90
-            criteria:
-              - id: alpha.stability
-                wording: Stable for a while.
-                source: {kind: measurement, criterion: alpha.stability, aggregate: ratio_passed}
-                pass: ">= 100%"
-                key: true
-    """))
+    gates.write_text(GATES_TEXT)
     result = build_report(run, gates, tmp_path / "reports" / "history.jsonl")
     written = json.loads((run / "verdict.json").read_text())
     assert written["build"]["id"] == "2.0.0+bbb"

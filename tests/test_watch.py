@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from launchgate.drivers.identity import IdentityDriver
 from launchgate.evidence import EvidenceWriter, read_evidence
 from launchgate.gates.loader import load_gates
 from launchgate.gates.scoring import score
@@ -97,11 +98,12 @@ def test_an_alerts_incident_fails_the_launch_month() -> None:
 
 
 # -- the watch as a process -----------------------------------------------------------------------------------
-def profile(tmp_path: Path, stack: RunningStack, *services: str) -> Path:
+def profile(tmp_path: Path, stack: RunningStack, *services: str, extra: str = "") -> Path:
     path = tmp_path / "watched.toml"
     listed = "".join(f'[services.{name}]\nurl = "{stack.url(name)}"\n' for name in services)
-    path.write_text(f'name = "watched"\nenvironment = "mock"\n{listed}[api]\nfeedback = "{stack.gateway}"\n'
-                    f'[auth]\nmode = "env"\nroles.admin = {{ token_env = "{TOKEN_ENV}" }}\n')
+    path.write_text(f'name = "watched"\nenvironment = "mock"\ncapabilities = ["feedback"]\n{listed}'
+                    f'[api]\nfeedback = "{stack.gateway}"\n'
+                    f'[auth]\nmode = "env"\nroles.admin = {{ token_env = "{TOKEN_ENV}" }}\n{extra}')
     return path
 
 
@@ -135,9 +137,15 @@ def stop(run_dir: Path, proc: subprocess.Popen[str]) -> str:
 @pytest.mark.slow
 def test_a_watch_killed_with_9_resumes_losing_nothing_and_a_second_one_is_refused(
         stack: RunningStack, tmp_path: Path) -> None:
-    target, run_dir = profile(tmp_path, stack, "gateway"), tmp_path / "watch"
+    # A Prometheus nobody runs: each SLI read is a failed query, with why. A tester answers before the watch starts.
+    # A member onboards (signs up, verifies, logs in): the engagement read counts them.
+    target = profile(tmp_path, stack, "gateway", extra='[monitoring]\nprometheus = "http://127.0.0.1:9"\n'
+                                                       '[watch]\nengagement = "feedback /api/auth/users/stats"\n')
+    run_dir, tester = tmp_path / "watch", f"watch-tester-{time.time_ns()}"
+    stack.client("member").post("/api/feedback", json={"tester": tester, "scenario": "launch", "rating": 5})
+    IdentityDriver(stack.client()).onboard(f"{tester}@members.test", "pw-" + tester, "Watched Member", stack.sink)
     serve = next_port_base()
-    first = start_watch(stack, target, run_dir, "--serve", str(serve))
+    first = start_watch(stack, target, run_dir, "--serve", str(serve), "--sli-every", "1s", "--feedback-every", "1s")
     try:
         wait_for(lambda: (run_dir / "index.html").exists() and len(samples(run_dir)) >= 4, timeout=60,
                  what="the watch's first report and probes")
@@ -157,7 +165,7 @@ def test_a_watch_killed_with_9_resumes_losing_nothing_and_a_second_one_is_refuse
             first.wait(30)
     before = samples(run_dir)
     time.sleep(3)  # the watch is dead for a while: that time is a gap, neither up nor down
-    resumed = start_watch(stack, target, run_dir)
+    resumed = start_watch(stack, target, run_dir, "--sli-every", "1s", "--feedback-every", "1s")
     try:
         wait_for(lambda: len(samples(run_dir)) >= len(before) + 4, timeout=60, what="probes after the resume")
     finally:
@@ -175,6 +183,13 @@ def test_a_watch_killed_with_9_resumes_losing_nothing_and_a_second_one_is_refuse
     gap_start, gap_end = gaps[0]
     observed = [(_ts(r.started), _ts(r.finished)) for r in records if r.name == "observation.window"]
     assert observed and not [w for w in observed if w[0] < gap_start + 1 and w[1] > gap_end - 1]  # not observed
+    answers = [r for r in records if r.kind == "feedback" and r.details["tester"] == tester]
+    assert len(answers) == 1 and answers[0].criterion == "launch.feedback-positive"  # polled, and once only
+    (engagement, *_) = [r for r in records if r.name == "engagement.active-ratio"]
+    assert engagement.criterion == "launch.engagement" and engagement.details["weekly_active"] >= 1
+    assert engagement.value == round(engagement.details["weekly_active"] / engagement.details["onboarded"], 6)
+    failed = [r for r in records if r.name == "uptime.prometheus"]
+    assert failed and {r.details["no_data"]["kind"] for r in failed} == {"query-failed"}
     verdict = json.loads((run_dir / "verdict.json").read_text())
     assert verdict["requested"] == ["launch"]
 

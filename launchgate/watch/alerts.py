@@ -17,10 +17,11 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from launchgate.evidence import Evidence, EvidenceWriter
+from launchgate.watch.loopback import LoopbackServer
 
 log = logging.getLogger("launchgate.watch")
 
@@ -161,22 +162,18 @@ class AlertReceiver:
             def log_message(self, *_: object) -> None:
                 pass  # one line per refusal above; accepted webhooks leave evidence, not log noise
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, name="watch-alerts", daemon=True)
+        self._http = LoopbackServer(Handler, port, "watch-alerts")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        return f"{self._http.url}/alerts"
 
     def start(self) -> AlertReceiver:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def record(self, alerts: list[Alert]) -> int:
         new = 0

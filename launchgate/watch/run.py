@@ -17,7 +17,6 @@ naming the first one's PID.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sys
@@ -49,6 +48,7 @@ STATE_FILE = "watch.json"
 STREAM = "watch"
 GATES = {"beta": "beta", "launch": "launch"}  # the gate watched -> the feedback scenario its testers answer under
 MAX_SLEEP_S = 5.0  # the loop wakes at least this often: a stop is never waited on longer
+SETTLE_S = 4.0  # a probe's timeout (2 s), its harvest and the recorder's commit
 
 
 @dataclass
@@ -112,8 +112,9 @@ def _watch(options: WatchOptions, run_dir: Path, session: TargetSession, resumed
     now = clock()
     records = read_evidence(run_dir)[0]
     progress = _progress(run_dir, records, now, resumed)
-    state = {**options.to_json(), "started": progress.started, "pid_file": str(harness.lock_path(run_dir))}
+    state = {**options.to_json(), "started": progress.started}
     recorder = Recorder(run_dir / DB_NAME).start()
+    reader = connect(run_dir / DB_NAME, readonly=True)  # the recorder's connection is its thread's alone
     if resumed:
         last = SoakQueries(recorder.conn).last_probe()
         if last is not None and now - last > 2 * options.interval:  # not running meanwhile: neither up nor down
@@ -136,15 +137,15 @@ def _watch(options: WatchOptions, run_dir: Path, session: TargetSession, resumed
         next_cycle = now  # the first report at once: the page exists from the start
         while clock() < deadline:
             if clock() >= next_cycle:
-                _cycle(options, run_dir, session, recorder, writer, progress, clock())
+                _cycle(options, run_dir, session, SoakQueries(reader), writer, progress, clock())
                 next_cycle = clock() + options.cycle_s
             time.sleep(max(0.05, min(MAX_SLEEP_S, next_cycle - clock(), deadline - clock())))
     finally:
         monitor.stop()
         receiver.stop()
-        recorder.close()
-        with contextlib.closing(connect(run_dir / DB_NAME)) as conn:  # the last downtime, before the last report
-            _evidence(options, session, SoakQueries(conn), writer, progress, clock())
+        recorder.close()  # everything probed is committed: the last downtime is written before the last report
+        _evidence(options, session, SoakQueries(reader), writer, progress, clock())
+        reader.close()
         _report(options, run_dir)
         if server is not None:
             server.stop()
@@ -167,9 +168,9 @@ def _progress(run_dir: Path, records: list[Evidence], now: float, resumed: bool)
     return progress
 
 
-def _cycle(options: WatchOptions, run_dir: Path, session: TargetSession, recorder: Recorder,
+def _cycle(options: WatchOptions, run_dir: Path, session: TargetSession, queries: SoakQueries,
            writer: EvidenceWriter, progress: Progress, now: float) -> None:
-    _evidence(options, session, SoakQueries(recorder.conn), writer, progress, now)
+    _evidence(options, session, queries, writer, progress, now)
     if session.target.monitoring is not None and now - progress.sli_until >= options.sli_every_s:
         # An unreachable Prometheus writes each SLI as a failed query, with why (never "no data").
         record_window(session.target, run_dir, Window(datetime.fromtimestamp(progress.sli_until, UTC),
@@ -178,15 +179,17 @@ def _cycle(options: WatchOptions, run_dir: Path, session: TargetSession, recorde
         progress.sli_until = now
     if now - progress.feedback_at >= options.feedback_every_s:
         _poll_feedback(options, run_dir, session, progress)
+        _poll_engagement(session, writer, now)
         progress.feedback_at = now
     _report(options, run_dir)
 
 
 def _evidence(options: WatchOptions, session: TargetSession, queries: SoakQueries,
               writer: EvidenceWriter, progress: Progress, now: float) -> None:
-    # Whole uptime windows only: a window still running is judged when it ends.
+    # Whole uptime windows only, once their last probes are surely committed (a probe's answer may take its
+    # timeout, the recorder commits every half second): a window still running is judged when it ends.
     width = options.window_s
-    while progress.uptime_until + width <= now:
+    while progress.uptime_until + width <= now - SETTLE_S:
         start, end = progress.uptime_until, progress.uptime_until + width
         probes, up = queries.probes_by_window(start, end, width, 0).get(0, (0, 0))
         if probes:
@@ -231,6 +234,29 @@ def _poll_feedback(options: WatchOptions, run_dir: Path, session: TargetSession,
         write_answers(new, run_dir, "feedback-watch", f"{tag}.feedback-positive", target.name,
                       "the target's feedback API, polled by the watch")
         progress.feedback_seen |= {(a.tester, str(a.date)) for a in new}
+
+
+def _poll_engagement(session: TargetSession, writer: EvidenceWriter, now: float) -> None:
+    """Onboarded and weekly active users, where the profile's [watch] engagement says: the launch month's
+    engagement (launch.engagement) and its real onboarding (launch.users-onboarded)."""
+    named = session.target.watch.get("engagement")
+    if not named:
+        return
+    area, _, route = named.partition(" ")
+    url = f"{session.target.base_url(area)}{route}"
+    try:
+        reply = httpx.get(url, headers=session.auth, timeout=10)
+        body = reply.json() if reply.status_code == 200 else {}
+        onboarded, active = int(body["onboarded"]), int(body["weekly_active"])
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        log.warning("engagement read from %s failed: %s", url, type(exc).__name__)
+        return
+    counts = {"onboarded": onboarded, "weekly_active": active, "from": named}
+    writer.write(_record(writer, session, "onboarding.users", now, now, value=float(onboarded), unit="users",
+                         **counts))
+    if onboarded:
+        writer.write(_record(writer, session, "engagement.active-ratio", now, now, criterion="launch.engagement",
+                             value=round(active / onboarded, 6), unit="ratio", **counts))
 
 
 def _report(options: WatchOptions, run_dir: Path) -> None:

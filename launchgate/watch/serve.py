@@ -3,10 +3,11 @@ script), and the run directory's files it links to. Nothing is served from outsi
 
 from __future__ import annotations
 
-import threading
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
+
+from launchgate.watch.loopback import LoopbackServer
 
 
 class ReportServer:
@@ -38,19 +39,15 @@ class ReportServer:
             def log_message(self, *_: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), partial(Handler, directory=str(run_dir)))
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, name="watch-serve", daemon=True)
+        self._http = LoopbackServer(partial(Handler, directory=str(run_dir)), port, "watch-serve")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+        return f"{self._http.url}/"
 
     def start(self) -> ReportServer:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()

@@ -24,7 +24,7 @@ from reference371os.platform.crypto import (
     sha256_hex,
 )
 from reference371os.platform.mailer import Mailer, queue_mail
-from reference371os.platform.models import ApiKey, User, now
+from reference371os.platform.models import Activity, ApiKey, User, now
 
 VERIFICATION_HEADER = "X-371OS-Verification-Token"
 VERIFICATION_TTL = timedelta(hours=48)
@@ -202,6 +202,11 @@ def build_identity_router(config: ServiceConfig, db: Database, mailer: Mailer) -
         if not user.verified:
             raise HTTPException(403, "email address not verified yet: follow the link in the verification mail")
         token = issue_token(config.secrets.jwt_secret, user.id, user.role, user.email)
+        try:
+            with db.session() as s:
+                s.merge(Activity(user_id=user.id, last_login_at=now()))
+        except IntegrityError:
+            pass  # the same user's concurrent login recorded it a moment ago
         return {"success": True, "token": token, "user": user.as_dict()}
 
     @router.get("/api/auth/me")
@@ -214,6 +219,7 @@ def build_identity_router(config: ServiceConfig, db: Database, mailer: Mailer) -
         user = load_user(caller)
         with db.session() as s:
             s.execute(delete(ApiKey).where(ApiKey.user_id == user.id))
+            s.execute(delete(Activity).where(Activity.user_id == user.id))
             s.execute(delete(User).where(User.id == user.id))
         return {"success": True, "deleted": user.email}
 
@@ -258,6 +264,9 @@ def build_identity_router(config: ServiceConfig, db: Database, mailer: Mailer) -
             verified = s.scalar(select(func.count(User.id)).where(User.verified.is_(True))) or 0
             seeded = s.scalar(select(func.count(User.id)).where(User.seeded.is_(True))) or 0
             by_role = dict(s.execute(select(User.role, func.count(User.id)).group_by(User.role)).all())
+            onboarded = s.scalar(select(func.count(User.id)).where(User.verified.is_(True), User.seeded.is_(False)))
+            weekly = s.scalar(select(func.count(Activity.user_id)).join(User, User.id == Activity.user_id)
+                              .where(User.seeded.is_(False), Activity.last_login_at >= now() - timedelta(days=7)))
         return {
             "success": True,
             "total": total,
@@ -265,6 +274,8 @@ def build_identity_router(config: ServiceConfig, db: Database, mailer: Mailer) -
             "seeded": seeded,
             "signups": total - seeded,
             "by_role": by_role,
+            "onboarded": onboarded or 0,  # signed up and verified their address
+            "weekly_active": weekly or 0,  # of those, logged in during the last seven days
         }
 
     @router.post("/api/auth/users/{user_id}/role")

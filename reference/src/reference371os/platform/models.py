@@ -49,6 +49,15 @@ class User(Base):
         }
 
 
+class Activity(Base):
+    """When each user last logged in: weekly active users are those seen in the last seven days. A table of its own,
+    so that a database made before it existed gains it (create_all adds tables, not columns)."""
+
+    __tablename__ = "platform_activity"
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    last_login_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+
+
 class ApiKey(Base):
     __tablename__ = "platform_api_keys"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -169,6 +178,7 @@ class Feedback(Base):
 TABLES = [
     User.__table__,
     ApiKey.__table__,
+    Activity.__table__,
     OutboxMail.__table__,
     Integration.__table__,
     SocialPost.__table__,
