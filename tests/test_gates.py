@@ -627,3 +627,13 @@ def test_the_steps_ask_the_runs_gates_file(tmp_path: Path, monkeypatch: pytest.M
         assert plan is not None and (plan.percent, plan.requests) == (20, 40)
     finally:
         common._gates.cache_clear()
+
+
+def test_loading_gates_again_and_again_keeps_nothing_of_earlier_loads() -> None:
+    """A watch rebuilds its report, and so loads gates.yaml, every few minutes for weeks: the YAML constructor the
+    loader shares must forget each load's nodes (it kept them all, and with them the text: 0.5 MB a load)."""
+    from launchgate.gates import loader
+
+    for _ in range(2):
+        load_gates(ROOT / "gates.yaml")
+        assert not loader._SCALARS.constructed_objects and not loader._SCALARS.recursive_objects

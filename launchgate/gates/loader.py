@@ -84,7 +84,13 @@ def _compose(text: str, where: str) -> tuple[Any, dict[Path_, int], list[str]]:
         return None, {}, [f"{where}:1: the file is empty"]
     lines: dict[Path_, int] = {}
     problems: list[str] = []
-    data = _build(node, (), lines, problems, where)
+    try:
+        data = _build(node, (), lines, problems, where)
+    finally:
+        # The constructor remembers every node it built (and through each, the whole text): a process that reads
+        # gates.yaml again and again (a watch rebuilds its report every few minutes) would keep them all.
+        _SCALARS.constructed_objects.clear()
+        _SCALARS.recursive_objects.clear()
     return data, lines, problems
 
 
