@@ -22,8 +22,15 @@ KINDS: tuple[str, ...] = ("scenario", "measurement", "chain", "feedback", "incid
 OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "skipped")
 
 
+def iso(moment: datetime | float) -> str:
+    """A moment (or Unix seconds) as every record's times are written: UTC, milliseconds, Z."""
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(datetime.now(UTC))
 
 
 @dataclass
@@ -104,8 +111,8 @@ def read_run_build(run_dir: Path) -> RunBuild | None:
 
 class EvidenceWriter:
     """Appends records to one JSONL file; safe across threads, and across processes by O_APPEND lines. A record
-    without a build gets the run's (build.json, once it exists), unless `stamp` is off: records copied from another
-    run keep what they measured, an unknown build included."""
+    without a build gets the run's (build.json, read at the first write: runs bind their build before they write),
+    unless `stamp` is off: records copied from another run keep what they measured, an unknown build included."""
 
     def __init__(self, run_dir: Path, stream: str, *, stamp: bool = True) -> None:
         self.run_dir = run_dir
@@ -114,6 +121,7 @@ class EvidenceWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._build: RunBuild | None = None
+        self._build_read = False
 
     @property
     def run_id(self) -> str:
@@ -129,8 +137,8 @@ class EvidenceWriter:
 
     def write(self, record: Evidence) -> None:
         if record.build is None and self.stamp:
-            if self._build is None:
-                self._build = read_run_build(self.run_dir)
+            if not self._build_read:
+                self._build, self._build_read = read_run_build(self.run_dir), True
             if self._build is not None:
                 record.build = self._build.id
         line = (record.to_json() + "\n").encode()

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from launchgate.evidence import Evidence, EvidenceWriter
+from launchgate.evidence import Evidence, EvidenceWriter, iso
 
 KINDS = ("outage", "security")
 SEVERITIES = ("minor", "low", "major", "high", "critical", "blocking")
@@ -114,13 +114,13 @@ def write_launch_evidence(log: LaunchLog, run_dir: Path, target: str) -> list[Ev
     writer = EvidenceWriter(run_dir, "launch-log")
     source = {"source": log.source.name}
     records = [Evidence(run=writer.run_id, kind="measurement", name="observation.window", outcome="passed",
-                        criterion="launch.no-incidents", gate="launch", started=_iso(log.observed_from),
-                        finished=_iso(log.observed_to), target=target, details=source)]
+                        criterion="launch.no-incidents", gate="launch", started=iso(log.observed_from),
+                        finished=iso(log.observed_to), target=target, details=source)]
     for inc in log.incidents:
         records.append(Evidence(
             run=writer.run_id, kind="incident", name=f"{inc['kind']} {inc['id']}", outcome="failed",
             criterion="launch.no-incidents" if counts_for_launch(inc) else None, gate="launch",
-            started=_iso(inc["started"]), finished=_iso(inc["started"]), target=target,
+            started=iso(inc["started"]), finished=iso(inc["started"]), target=target,
             details={**source, "id": inc["id"], "kind": inc["kind"], "severity": inc["severity"],
                      "summary": inc["summary"], "counted": counts_for_launch(inc)}))
     if log.weeks:
@@ -130,7 +130,7 @@ def write_launch_evidence(log: LaunchLog, run_dir: Path, target: str) -> list[Ev
         records.append(Evidence(
             run=writer.run_id, kind="measurement", name="engagement.active-ratio", outcome="passed",
             criterion="launch.engagement", gate="launch", value=round(ratio, 6), unit="ratio",
-            started=_iso(first), finished=_iso(last["week_ending"]), target=target,
+            started=iso(first), finished=iso(last["week_ending"]), target=target,
             details={**source, "weeks": len(log.weeks), "weekly_active": last["weekly_active"],
                      "onboarded": last["onboarded"]}))
     if writer.claim():
@@ -139,5 +139,3 @@ def write_launch_evidence(log: LaunchLog, run_dir: Path, target: str) -> list[Ev
     return records
 
 
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

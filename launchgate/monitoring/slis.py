@@ -30,7 +30,7 @@ from typing import Any
 
 from launchgate.drivers.errors import DriverError
 from launchgate.drivers.prometheus import PrometheusClient, PrometheusQueryError, Series
-from launchgate.evidence import Evidence, EvidenceWriter, no_data
+from launchgate.evidence import Evidence, EvidenceWriter, iso, no_data
 from launchgate.targets import Monitoring, Target, load_target
 
 SOURCE = "prometheus"
@@ -191,8 +191,8 @@ def to_evidence(reading: Reading, window: Window, *, run: str, target: str, moni
     else:
         details["samples"] = reading.samples
     if reading.value is None:
-        details["no_data"] = no_data("no-events", f"{reading.query} found no samples between {_iso(window.start)} "
-                                                  f"and {_iso(window.end)}")
+        details["no_data"] = no_data("no-events", f"{reading.query} found no samples between {iso(window.start)} "
+                                                  f"and {iso(window.end)}")
     if harness is not None and reading.value is not None:
         gap = abs(reading.value - harness)
         details["harness"] = {"value": harness, "difference": round(gap, 9),
@@ -204,7 +204,7 @@ def to_evidence(reading: Reading, window: Window, *, run: str, target: str, moni
         outcome="passed" if reading.value is not None else "skipped",
         criterion="beta.uptime" if reading.sli == "uptime" else None,
         value=None if reading.value is None else round(reading.value, 9), unit=reading.unit,
-        started=_iso(window.start), finished=_iso(window.end), target=target, details=details,
+        started=iso(window.start), finished=iso(window.end), target=target, details=details,
     )
 
 
@@ -215,14 +215,12 @@ def failed_query_record(sli: str, query: str, error: str, window: Window, *, run
     return Evidence(
         run=run, kind="measurement", name=name, outcome="error",
         criterion="beta.uptime" if sli == "uptime" else None,
-        started=_iso(window.start), finished=_iso(window.end), target=target,
+        started=iso(window.start), finished=iso(window.end), target=target,
         details={"source": SOURCE, "query": query, "prometheus": monitoring.prometheus, "error": error,
                  "status": status, "informs": CRITERIA.get(sli), "no_data": no_data("query-failed", error)},
     )
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def write_slis(writer: EvidenceWriter, monitoring: Monitoring, window: Window, *, target: str,

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from launchgate.evidence import Evidence, now_iso
+from launchgate.evidence import Evidence, iso, now_iso
 from launchgate.gates.model import StabilityWindows
 from launchgate.soak.store import BUCKETS, SoakQueries, connect
 from launchgate.soak.windows import (
@@ -168,8 +167,6 @@ def _downtime(q: SoakQueries, start: float, end: float) -> list[Interval]:
 
 
 # -- evidence ----------------------------------------------------------------------------------------------
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def evidence(result: Analysis, run: str, target: str, bounds: StabilityWindows,
@@ -180,7 +177,7 @@ def evidence(result: Analysis, run: str, target: str, bounds: StabilityWindows,
         failed = [c.name for c in w.failed]
         records.append(Evidence(
             run=run, kind="measurement", name=f"soak.window.{w.index + 1:03d}", outcome=w.outcome,  # type: ignore[arg-type]
-            criterion="alpha.stability", gate="alpha", started=_iso(w.start), finished=_iso(w.end), target=target,
+            criterion="alpha.stability", gate="alpha", started=iso(w.start), finished=iso(w.end), target=target,
             details={"window": w.index + 1, "windows": total, "window_s": round(w.end - w.start, 3),
                      "failed_checks": failed, "checks": {c.name: c.as_dict() for c in w.checks}, **w.details,
                      "tags": ["soak"]},
@@ -190,28 +187,28 @@ def evidence(result: Analysis, run: str, target: str, bounds: StabilityWindows,
             continue  # not probed (a harness gap): no uptime to report
         records.append(Evidence(
             run=run, kind="measurement", name="uptime", outcome="passed" if uptime.passed else "failed",
-            criterion="beta.uptime", value=uptime.value, unit="ratio", started=_iso(w.start), finished=_iso(w.end),
+            criterion="beta.uptime", value=uptime.value, unit="ratio", started=iso(w.start), finished=iso(w.end),
             target=target, details={"probes": w.details["probes"], "up_probes": w.details["up_probes"],
                                     "interval_s": result.interval, "source": "soak probes of every service"},
         ))
     for d in result.downtime:
         records.append(Evidence(
             run=run, kind="incident", name="downtime", outcome="failed", value=round(d.seconds, 3), unit="s",
-            started=_iso(d.start), finished=_iso(d.end), target=target,
+            started=iso(d.start), finished=iso(d.end), target=target,
             details={"severity": "major", "services": d.services, "source": "soak probes",
                      "summary": f"{', '.join(d.services) or 'a service'} down for {d.seconds:.0f} s"},
         ))
     for g in result.gaps:
         records.append(Evidence(
             run=run, kind="measurement", name="soak.harness-gap", outcome="skipped", value=round(g.seconds, 3),
-            unit="s", started=_iso(g.start), finished=_iso(g.end), target=target,
+            unit="s", started=iso(g.start), finished=iso(g.end), target=target,
             details={"note": "the harness was not running: not target downtime, and not observed"},
         ))
     summary_checks = {
         "latency_drift_ms_per_hour": result.drift_ms_per_hour,
         "memory_slopes_mb_per_hour": {k: (None if v is None else round(v, 3)) for k, v in result.memory_slopes.items()},
     }
-    finished = _iso(result.end)
+    finished = iso(result.end)
     records.append(Evidence(
         run=run, kind="measurement", name="soak.summary", outcome=result.outcome,  # type: ignore[arg-type]
         criterion="alpha.stability", gate="alpha", value=round(result.observed_s, 3), unit="s",
@@ -219,7 +216,7 @@ def evidence(result: Analysis, run: str, target: str, bounds: StabilityWindows,
         started=finished, finished=finished, target=target, attachments=["soak.sqlite"],
         details={
             "planned_s": round(result.end - result.start, 3), "observed_s": round(result.observed_s, 3),
-            "run_started": _iso(result.start), "windows": total,
+            "run_started": iso(result.start), "windows": total,
             "windows_failed": sum(1 for w in result.windows if w.outcome == "failed"),
             "window_s": result.window_s, "requests": result.requests, "failures": result.failures,
             "uptime": result.uptime, "probes": result.probes, "restarts": len(result.restarts),
@@ -250,6 +247,6 @@ def workers_lost(db: Path, before: float) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for ts, _until, _svc, detail in rows:
         seen = json.loads(detail or "{}")
-        out.append({"at": _iso(ts), "lost": int(seen.get("lost", 1)), "workers": int(seen.get("workers", 0)),
+        out.append({"at": iso(ts), "lost": int(seen.get("lost", 1)), "workers": int(seen.get("workers", 0)),
                     "missing": int(seen.get("missing", 0))})
     return out

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launchgate import paths
-from launchgate.evidence import Evidence, EvidenceWriter, now_iso
+from launchgate.evidence import Evidence, EvidenceWriter, iso, now_iso
 from launchgate.gates.formatting import fmt_duration
 from launchgate.runner import new_run_dir
 from launchgate.soak.errors import SoakError
@@ -102,7 +102,7 @@ def _run(run_dir: Path, options: OnboardOptions, plan: dict[str, object], target
     record = Evidence(
         run=run_dir.name, kind="measurement", name="onboarding.users", outcome=outcome,
         criterion="launch.users-onboarded", gate="launch", value=float(onboarded), unit="users",
-        started=_iso(started), finished=now_iso(), target=target, attachments=[DB_NAME],
+        started=iso(started), finished=now_iso(), target=target, attachments=[DB_NAME],
         details={"requested": options.users, "attempted": attempted, "failed": failed,
                  "not_started": max(0, options.users - attempted), "duration_s": round(finished - started, 3),
                  "users_per_s": round(onboarded / (finished - started), 3), "request_p95_ms": p95,
@@ -119,7 +119,3 @@ def _run(run_dir: Path, options: OnboardOptions, plan: dict[str, object], target
     return 0 if outcome == "passed" else 1
 
 
-def _iso(ts: float) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

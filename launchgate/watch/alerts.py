@@ -16,11 +16,11 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from launchgate.evidence import Evidence, EvidenceWriter
+from launchgate.evidence import Evidence, EvidenceWriter, iso
+from launchgate.gates.aggregate import parse_time
 from launchgate.watch.loopback import LoopbackServer
 
 log = logging.getLogger("launchgate.watch")
@@ -76,7 +76,7 @@ def _alert(index: int, raw: Any) -> Alert:
     if status not in ("firing", "resolved"):
         raise AlertError(f"{where}.status must be firing or resolved, found {status!r}")
     starts = raw.get("startsAt")
-    if not isinstance(starts, str) or _time(starts) is None:
+    if not isinstance(starts, str) or parse_time(starts) is None:
         raise AlertError(f"{where}.startsAt is not a time: {starts!r}")
     clean = {str(k): str(v) for k, v in labels.items()}
     return Alert(
@@ -88,19 +88,11 @@ def _alert(index: int, raw: Any) -> Alert:
         labels=clean)
 
 
-def _time(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _iso(text: str) -> str:
-    moment = _time(text)
+    moment = parse_time(text)
     if moment is None or moment.year < 2000:  # Alertmanager's "0001-01-01T00:00:00Z": not ended
         return ""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(moment)
 
 
 def to_evidence(alert: Alert, run: str, target: str) -> Evidence:

@@ -29,7 +29,8 @@ from typing import Any
 
 import httpx
 
-from launchgate.evidence import Evidence, EvidenceWriter, read_evidence
+from launchgate.evidence import Evidence, EvidenceWriter, iso, read_evidence
+from launchgate.gates.aggregate import finished_ts
 from launchgate.gates.feedback_import import Answer, write_answers
 from launchgate.monitoring.slis import Window, record_window
 from launchgate.report.build import build_report
@@ -155,7 +156,7 @@ def _watch(options: WatchOptions, run_dir: Path, session: TargetSession, resumed
 
 def _progress(run_dir: Path, records: list[Evidence], now: float, resumed: bool) -> Progress:
     def last(name: str, default: float) -> float:
-        times = [_ts(r.finished) for r in records if r.name == name and r.details.get("source") == "watch"]
+        times = [finished_ts(r) for r in records if r.name == name and r.details.get("source") == "watch"]
         return max(times, default=default)
 
     state = json.loads((run_dir / STATE_FILE).read_text()) if resumed else {}
@@ -204,7 +205,7 @@ def _evidence(options: WatchOptions, session: TargetSession, queries: SoakQuerie
         writer.write(Evidence(
             run=writer.run_id, kind="incident", name="downtime", outcome="failed",
             criterion="launch.no-incidents" if major else None, gate="launch", value=round(seconds, 3), unit="s",
-            started=_iso(ts), finished=_iso(float(until)), target=session.target.name,
+            started=iso(ts), finished=iso(float(until)), target=session.target.name,
             details={"source": "watch", "kind": "disruption", "severity": "major" if major else "minor",
                      "counted": major, "summary": f"the system was down for {seconds:.0f} s (probes every "
                                                   f"{options.interval:g} s)"}))
@@ -270,19 +271,10 @@ def _record(writer: EvidenceWriter, session: TargetSession, name: str, start: fl
             criterion: str | None = None, value: float | None = None, unit: str | None = None,
             **details: Any) -> Evidence:
     return Evidence(run=writer.run_id, kind="measurement", name=name, outcome="passed", criterion=criterion,
-                    value=value, unit=unit, started=_iso(start), finished=_iso(end), target=session.target.name,
+                    value=value, unit=unit, started=iso(start), finished=iso(end), target=session.target.name,
                     details={"source": "watch", **details})
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _ts(text: str) -> float:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
 
 
 def _say(text: str) -> None:
